@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mars.ko: asynchronous block device replication, the data plane.
+ *
+ * The module builds and runs graphs of bricks (docs/architecture.md); it keeps no
+ * persistent metadata and has no network code. Userspace (marsctl) drives it through
+ * ioctls on /dev/mars-ctl, see mars_ctl.c and include/uapi/linux/mars.h.
+ *
+ * This file holds module load and unload only.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/build_bug.h>
+#include <linux/module.h>
+
+#include "mars.h"
+
+static int __init mars_init(void)
+{
+	int err;
+
+	/* The ABI structs must have the same layout for 32- and 64-bit callers. */
+	BUILD_BUG_ON(sizeof(struct mars_ioc_version) != 88);
+
+	err = mars_ctl_init();
+	if (err)
+		return err;
+	pr_info("version %s loaded (ABI %u.%u)\n", MARS_VERSION_STRING,
+		MARS_ABI_MAJOR, MARS_ABI_MINOR);
+	return 0;
+}
+
+static void __exit mars_exit(void)
+{
+	mars_ctl_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(mars_init);
+module_exit(mars_exit);
+
+MODULE_DESCRIPTION("mars: asynchronous block device replication (data plane)");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(MARS_VERSION_STRING);
