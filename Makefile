@@ -1,0 +1,150 @@
+# mars: top-level build. `make help` lists the targets.
+#
+# Everything is built into build/ (kernel objects stay in kmod/, as kbuild wants,
+# and are git-ignored); downloaded kernels and tools live in .cache/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+TOP   := $(CURDIR)
+BUILD := $(TOP)/build
+KABI  ?= $(shell . vm/lib.sh 2>/dev/null && mars_kabi 2>/dev/null)
+KDIR  ?= /lib/modules/$(KABI)/build
+
+CC      ?= gcc
+CLANG   ?= clang
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude/uapi -Iinclude -Iuserspace/store \
+           -Iuserspace/ctl -MMD -MP
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Userspace libraries, all from Debian (see docs/architecture.md, "Dependencies").
+STORE_LIBS := -lisal
+CTL_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null) $(STORE_LIBS)
+TEST_LIBS  := -lcmocka $(STORE_LIBS)
+
+STORE_SRCS := $(wildcard userspace/store/*.c)
+CTL_SRCS   := $(wildcard userspace/ctl/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+
+STORE_OBJS  := $(STORE_SRCS:%.c=$(BUILD)/obj/%.o)
+CTL_OBJS    := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
+STORE_AOBJS := $(STORE_SRCS:%.c=$(BUILD)/obj-asan/%.o)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
+BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+
+.PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
+        check-harness lint shellcheck checkpatch clang-check fuzz clean distclean
+
+help:
+	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
+	@echo 'make               build mars.ko, the BPF objects and marsctl'
+	@echo 'make check         deps + build + every test suite; ends with "N passed, N failed"'
+	@echo 'make check-unit    host unit tests (plain and ASan/UBSan)'
+	@echo 'make check-vm      the BATS suites in one VM boot'
+	@echo 'make check-harness the harness self-test (boots several VMs)'
+	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
+	@echo 'make fuzz          longer fuzzing runs'
+	@echo 'vm/run --shell     a shell in the test VM'
+
+deps:
+	scripts/deps
+
+all: kmod kmod-test bpf userspace
+
+# --- kernel ---------------------------------------------------------------------------
+kmod:
+	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules
+
+kmod-test:
+	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP)/tests/kmod modules
+
+# --- BPF ------------------------------------------------------------------------------
+bpf: $(BPF_OBJS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/uapi/linux/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude/uapi -Ibpf \
+		-c $< -o $@
+
+# --- userspace ------------------------------------------------------------------------
+userspace: $(BUILD)/marsctl $(BUILD)/libmarsstore.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj-asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/libmarsstore.a: $(STORE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libmarsstore-asan.a: $(STORE_AOBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/marsctl: $(CTL_OBJS) $(BUILD)/libmarsstore.a
+	$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) $(BUILD)/libmarsstore.a $(CTL_LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmarsstore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmarsstore.a $(TEST_LIBS)
+
+$(BUILD)/unit-asan/%: tests/unit/%.c $(BUILD)/libmarsstore-asan.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/libmarsstore-asan.a $(TEST_LIBS)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-asan -name '*.d' 2>/dev/null)
+
+# --- tests ----------------------------------------------------------------------------
+# Every suite writes TAP into build/results/; tests/summarize adds them up.
+check:
+	@scripts/check
+
+RESULTS ?= $(BUILD)/results
+
+check-unit: $(UNIT_BINS) $(UNIT_ABINS)
+	tests/run-unit $(RESULTS) $(UNIT_BINS) $(UNIT_ABINS)
+
+check-vm: all
+	tests/run-vm $(RESULTS)
+
+check-harness: all
+	tests/run-harness $(RESULTS)
+
+# --- lint -----------------------------------------------------------------------------
+SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
+            vm/mkinitramfs vm/guest-init vm/initramfs-init scripts tests/run-* \
+            tests/summarize scripts/check scripts/deps scripts/checkpatch .ci/run 2>/dev/null)
+
+lint: shellcheck checkpatch clang-check
+
+shellcheck:
+	shellcheck -x -s bash $(SH_FILES)
+
+checkpatch:
+	scripts/checkpatch $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h tests/kmod/*.c)) \
+		include/uapi/linux/mars.h
+
+clang-check:
+	$(MAKE) -B CC=$(CLANG) BUILD=$(BUILD)/clang userspace $(BUILD)/clang/libmarsstore-asan.a
+
+fuzz:
+	tests/run-fuzz $(RESULTS) 300
+
+clean:
+	rm -rf $(BUILD)
+	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean >/dev/null 2>&1
+	-$(MAKE) -C $(KDIR) M=$(TOP)/tests/kmod clean >/dev/null 2>&1
+
+distclean: clean
+	rm -rf .cache

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Loaded by every BATS suite (`load _common`). Gives each test a kernel log marker
+# before it runs and fails it when the kernel log shows a splat after it, even if
+# the test body passed. A suite that needs its own setup/teardown calls
+# mars_setup / mars_teardown from them.
+
+_mars_bats_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/bats/_splat.bash
+. "$_mars_bats_dir/_splat.bash"
+
+MARS_TOP=${MARS_TOP:-$(cd "$_mars_bats_dir/../.." && pwd)}
+export MARSCTL=$MARS_TOP/build/marsctl
+export MARS_KO=$MARS_TOP/kmod/mars.ko
+
+mars_setup() {
+	MARS_TEST_MARK=$(splat_mark "test $BATS_TEST_NAME")
+}
+
+mars_teardown() {
+	local rc=0
+	splat_check "$MARS_TEST_MARK" >&2 || rc=1
+	splat_end "$MARS_TEST_MARK"
+	return "$rc"
+}
+
+setup() {
+	mars_setup
+}
+
+teardown() {
+	mars_teardown
+}
+
+# Skip unless we are inside the test VM (tests load modules and make devices).
+require_vm() {
+	[ -n "${MARS_IN_VM:-}" ] || [ "$(hostname)" = mars-vm ] || grep -q 'mars.run=' /proc/cmdline ||
+		skip "needs the test VM (run through tests/run-vm)"
+}
+
+# Load mars.ko unless loaded.
+mars_load() {
+	grep -q '^mars ' /proc/modules || insmod "$MARS_KO"
+}
+
+mars_unload() {
+	if grep -q '^mars ' /proc/modules; then
+		rmmod mars
+	fi
+}
