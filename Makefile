@@ -38,11 +38,12 @@ UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
-        check-harness lint shellcheck checkpatch clang-check fuzz clean distclean
+        check-harness demo lint shellcheck checkpatch clang-check fuzz clean distclean
 
 help:
 	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
 	@echo 'make               build mars.ko, the BPF objects and marsctl'
+	@echo 'make demo          deps + build + a guided tour of mars in the VM'
 	@echo 'make check         deps + build + every test suite; ends with "N passed, N failed"'
 	@echo 'make check-unit    host unit tests (plain and ASan/UBSan)'
 	@echo 'make check-vm      the BATS suites in one VM boot'
@@ -53,6 +54,9 @@ help:
 
 deps:
 	scripts/deps
+
+demo:
+	@scripts/demo
 
 all: kmod kmod-test bpf userspace
 
@@ -124,7 +128,7 @@ check-harness: all
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
             vm/mkinitramfs vm/guest-init vm/initramfs-init scripts tests/run-* \
-            tests/summarize scripts/check scripts/deps scripts/checkpatch .ci/run 2>/dev/null)
+            tests/summarize scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
 
 lint: shellcheck checkpatch clang-check
 
