@@ -1,17 +1,254 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mars.ko private header: what the module's files share. Optional parts get static
- * inline stubs here, so the .c files carry no #ifdef.
+ * mars.ko private header: the brick framework and what the module's files share.
+ * Optional parts get static inline stubs here, so the .c files carry no #ifdef.
+ *
+ * Bricks and requests
+ * -------------------
+ * A brick type (struct mars_brick_type) is an ops table, like device-mapper's
+ * target_type: a constructor that parses its arguments and returns -errno with a
+ * human message, a destructor, submit, and a status hook. A brick is an instance of
+ * a type. Its single input is connected to the output of the brick below it
+ * (brick->lower); the graph of a device is a chain built at creation:
+ *
+ *	if  ->  backend (sio | aio | bio)
+ *
+ * The if brick (brick_if.c) is the top of every graph: it turns blk-mq requests into
+ * mrefs and is never stacked under another brick, so it has no type entry.
+ *
+ * IO travels as struct mref. A request is owned by exactly one brick at a time:
+ * the brick that called ->submit() gives the request away and gets it back through
+ * mref->endio (the completion chain: a brick that needs to see completions saves
+ * the caller's endio in its aspect and installs its own). A request is never freed
+ * by a lower brick; the brick that created it frees it after endio.
+ *
+ * Aspects: every brick type declares aspect_size, the private per-request state it
+ * needs. When a graph is built, each brick gets an offset into one per-request
+ * allocation (for the if brick: the blk-mq request PDU), so stacking bricks costs
+ * no allocation per layer: mref_aspect(m, brick) finds a brick's state.
+ *
+ * Lifetime: a brick holds a reference on the brick below (kref). A device's bricks
+ * are torn down from the top after the top brick drained its requests, so a lower
+ * brick never sees a request after its destructor started.
  */
 #ifndef MARS_H
 #define MARS_H
 
+#include <linux/bvec.h>
+#include <linux/kref.h>
 #include <linux/mars.h>
+#include <linux/types.h>
 
 /* Reported by MARS_IOC_VERSION and modinfo. */
-#define MARS_VERSION_STRING	"0.1.0"
+#define MARS_VERSION_STRING	"0.2.0"
 
+/* Devices at most (bounds MARS_IOC_DEV_LIST and the registry). */
+#define MARS_DEVS_MAX		1024
+
+struct mars_brick;
+struct mref;
+
+/* What a request asks for. */
+enum mref_op {
+	MREF_READ,
+	MREF_WRITE,
+	MREF_FLUSH,		/* make every write completed before it durable; no data */
+	MREF_DISCARD,		/* no data */
+	MREF_WRITE_ZEROES,	/* no data */
+};
+
+/* Request flags. */
+#define MREF_F_FUA	BIT(0)	/* write: durable on the backing when it completes */
+
+/*
+ * A request. pos/len/op/flags/bvec are set by the creator and read-only below it.
+ * The data is the byte range [bvec_offset, bvec_offset + len) of the bio_vec
+ * array bvec[0..nr_bvec) (MREF_READ and MREF_WRITE only).
+ */
+struct mref {
+	loff_t pos;			/* byte offset on the device */
+	u32 len;			/* bytes */
+	u8 op;				/* enum mref_op */
+	u8 flags;			/* MREF_F_* */
+	u16 ioprio;
+	struct bio_vec *bvec;		/* data pages */
+	unsigned int nr_bvec;
+	unsigned int bvec_offset;	/* bytes into bvec[0] */
+	/*
+	 * Completion: called once, from any context (hardirq included), with 0 or
+	 * -errno. After it returns the callee may not touch the request.
+	 */
+	void (*endio)(struct mref *m, int err);
+};
+
+/*
+ * A brick type. Registered once in mars_brick_types[] (brick.c).
+ *
+ * @ctr: set up @b (b->lower is connected already) from @args. Returns 0, or -errno
+ *	 with a one-line human message in @err (size MARS_ERRMSG_MAX). May sleep.
+ * @dtr: tear down; called only after every request submitted to @b completed.
+ * @submit: start @m. Never fails synchronously: errors complete @m with -errno.
+ *	 Called in process context (the if brick's queue is BLK_MQ_F_BLOCKING): it
+ *	 may allocate with GFP_NOIO, but must not wait for IO to complete.
+ * @set_threads: optional; resize a thread pool (sio). Returns 0 or -errno.
+ * @get_threads: optional; the number of threads running now.
+ */
+struct mars_brick_args;
+
+struct mars_brick_type {
+	const char *name;
+	size_t brick_size;		/* bytes of the type's brick struct */
+	size_t aspect_size;		/* bytes of per-request state */
+	int (*ctr)(struct mars_brick *b, const struct mars_brick_args *args, char *err);
+	void (*dtr)(struct mars_brick *b);
+	void (*submit)(struct mars_brick *b, struct mref *m);
+	int (*set_threads)(struct mars_brick *b, unsigned int n);
+	unsigned int (*get_threads)(struct mars_brick *b);
+};
+
+/* Constructor arguments; each type reads the fields it needs. */
+struct mars_brick_args {
+	const char *path;		/* backing path (backends) */
+	const char *name;		/* resource name (if) */
+	u64 dev_size;			/* bytes, 0 = whole backing (if) */
+	unsigned int threads;		/* sio pool size */
+	unsigned int queue_depth;	/* if */
+};
+
+/* What a backend reports about its backing to the brick above. */
+struct mars_backing_info {
+	u64 size;			/* bytes */
+	unsigned int logical_block_size;
+	unsigned int physical_block_size;
+	unsigned int max_discard_sectors;	/* 0: no discard */
+	unsigned int max_write_zeroes_sectors;	/* 0: no write zeroes */
+	bool fua;			/* FUA is native (else emulated by a flush) */
+	bool readonly;
+};
+
+/*
+ * A brick instance. Types embed it first in their own struct (brick_size) and use
+ * container_of.
+ */
+struct mars_brick {
+	const struct mars_brick_type *type;
+	struct kref kref;		/* users: the brick above, the graph */
+	struct mars_brick *lower;	/* the brick our input is connected to, or NULL */
+	size_t aspect_off;		/* offset of our aspect in a request allocation */
+	struct mars_backing_info info;	/* backends: filled by ctr */
+};
+
+static inline void *mref_aspect(struct mref *m, const struct mars_brick *b)
+{
+	return (char *)m + b->aspect_off;
+}
+
+static inline bool mref_is_write(const struct mref *m)
+{
+	return m->op == MREF_WRITE || m->op == MREF_DISCARD || m->op == MREF_WRITE_ZEROES;
+}
+
+/* brick.c: the type registry and brick lifetime. */
+extern const struct mars_brick_type mars_sio_type, mars_aio_type, mars_bio_type;
+const struct mars_brick_type *mars_backend_type(u32 backend);
+struct mars_brick *mars_brick_new(const struct mars_brick_type *type,
+				  struct mars_brick *lower, size_t aspect_off,
+				  const struct mars_brick_args *args, char *err);
+void mars_brick_put(struct mars_brick *b);
+
+/* Round an aspect size up so the next aspect is aligned. */
+static inline size_t mars_aspect_align(size_t n)
+{
+	return ALIGN(n, sizeof(u64));
+}
+
+/*
+ * Write ordering (overlap.c). Writes to overlapping byte ranges must reach the
+ * backing in the order they were submitted even when several threads or many
+ * asynchronous requests are in flight. A backend embeds struct mars_overlap_node in
+ * its aspect, calls mars_overlap_begin() before starting a write: it returns true
+ * when the write may start now, false when it was queued behind an earlier
+ * overlapping write, in which case @start is called with the node later, from
+ * mars_overlap_end() of the last earlier write it waited for. Every begun write calls
+ * mars_overlap_end() once it completed.
+ */
+struct mars_overlap {
+	spinlock_t lock;		/* irq-safe: end may run in interrupt context */
+	struct rb_root_cached tree;	/* writes begun and not ended, by range; lock */
+	u64 next_seq;			/* order of begin calls; lock */
+};
+
+struct mars_overlap_node {
+	struct rb_node rb;		/* in mars_overlap.tree while begun */
+	loff_t start, last;		/* byte range, inclusive */
+	loff_t subtree_last;		/* interval tree bookkeeping */
+	u64 seq;			/* begin order: lower = earlier */
+	unsigned int blockers;		/* earlier overlapping writes not ended; lock */
+	struct list_head ready;		/* private to mars_overlap_end() */
+	struct mref *m;
+	/* Called when blockers drops to 0; find your aspect with container_of. */
+	void (*start_fn)(struct mars_overlap_node *n);
+};
+
+void mars_overlap_init(struct mars_overlap *o);
+bool mars_overlap_begin(struct mars_overlap *o, struct mars_overlap_node *n,
+			struct mref *m, void (*start)(struct mars_overlap_node *n));
+void mars_overlap_end(struct mars_overlap *o, struct mars_overlap_node *n);
+
+/*
+ * Group commit of flushes for file backends (file.c). A flush must make durable
+ * every write that completed before it was submitted; one fsync started after that
+ * moment covers it, so concurrent flushes share fsyncs: a flush waits for the
+ * first fsync that starts after it arrived.
+ */
+struct mars_file_backing {
+	struct file *file;
+	struct mutex sync_lock;		/* one fsync at a time */
+	/* Generation of the last fsync started: written under sync_lock, sampled
+	 * without it by an arriving flush.
+	 */
+	u64 sync_started;
+	u64 sync_done;			/* generation of the last fsync finished; sync_lock */
+	/* Generation of the last failed fsync, 0: none; sync_lock */
+	u64 sync_err_gen;
+	int sync_err;			/* error of that failed fsync; sync_lock */
+	atomic64_t syncs;		/* fsyncs issued, for tests and stats */
+	atomic64_t flushes;		/* flushes served */
+};
+
+int mars_file_open(struct mars_file_backing *fb, struct mars_backing_info *info,
+		   const char *path, bool direct, char *err);
+void mars_file_close(struct mars_file_backing *fb);
+int mars_file_flush(struct mars_file_backing *fb);
+int mars_file_rw(struct mars_file_backing *fb, struct mref *m);
+int mars_file_fallocate(struct mars_file_backing *fb, struct mref *m);
+void mars_mref_iter(struct mref *m, struct iov_iter *iter);
+
+/* dev.c: resources (one graph each) and their registry. */
+int mars_dev_create(struct mars_ioc_dev_create *c, const char *path);
+int mars_dev_delete(struct mars_ioc_dev_delete *d);
+int mars_dev_list(struct mars_dev_info *out, u32 capacity, u32 *count);
+int mars_dev_set(struct mars_ioc_dev_set *s);
+int mars_dev_init(void);
+void mars_dev_exit(void);
+
+/* brick_if.c: the if brick exposes the graph as a blk-mq disk. */
+struct mars_if;
+struct mars_if *mars_if_create(const char *name, struct mars_brick *lower,
+			       const struct mars_brick_args *args, char *err);
+int mars_if_destroy(struct mars_if *ifb, bool force, char *err);
+void mars_if_info(struct mars_if *ifb, struct mars_dev_info *info);
+void mars_if_devt(struct mars_if *ifb, u32 *major, u32 *minor);
+size_t mars_if_aspect_off(void);
+
+/* mars_ctl.c */
 int mars_ctl_init(void);
 void mars_ctl_exit(void);
+
+/* Validate a resource name (see include/uapi/linux/mars.h). */
+bool mars_name_valid(const char name[MARS_NAME_MAX]);
+
+/* Print into a ctr/ioctl error message buffer of MARS_ERRMSG_MAX bytes. */
+#define mars_err(buf, fmt, ...) snprintf(buf, MARS_ERRMSG_MAX, fmt, ##__VA_ARGS__)
 
 #endif /* MARS_H */

@@ -8,13 +8,17 @@
  * reserved fields zero), acted on, and copied out. Nothing userspace passes can make
  * the module WARN: bad input returns -EINVAL, -EFAULT or -ENOTTY.
  *
- * The device keeps no per-open state, so open and release are the misc defaults.
+ * Structs that carry an errmsg are copied back on failure too, so marsctl can print
+ * the kernel's one-line reason. The device keeps no per-open state.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -40,6 +44,141 @@ static long mars_ioc_version(struct mars_ioc_version __user *uarg)
 	return 0;
 }
 
+/*
+ * The common checks of a struct argument: exact size, known flags, zero reserved
+ * fields.
+ */
+static bool mars_args_ok(u32 size, size_t expect, u32 flags, u32 flags_all,
+			 const void *reserved, size_t reserved_size)
+{
+	return size == expect && !(flags & ~flags_all) &&
+	       !memchr_inv(reserved, 0, reserved_size);
+}
+
+static long mars_ioc_dev_create(struct mars_ioc_dev_create __user *uarg)
+{
+	struct mars_ioc_dev_create *c;
+	char *path;
+	long ret;
+
+	c = memdup_user(uarg, sizeof(*c));
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = -EINVAL;
+	if (!mars_args_ok(c->size, sizeof(*c), c->flags, MARS_DEV_CREATE_F_ALL,
+			  c->reserved, sizeof(c->reserved)))
+		goto out_free;
+	memset(c->errmsg, 0, sizeof(c->errmsg));
+	if (!mars_name_valid(c->name)) {
+		mars_err(c->errmsg, "invalid resource name (1-%u of A-Z a-z 0-9 _ . -, not starting with . or -)",
+			 MARS_NAME_LEN);
+		goto out_copy;
+	}
+	if (c->data_path_len < 2 || c->data_path_len > MARS_PATH_MAX) {
+		mars_err(c->errmsg, "data path length %u out of range 2..%u",
+			 c->data_path_len, MARS_PATH_MAX);
+		goto out_copy;
+	}
+	path = memdup_user(u64_to_user_ptr(c->data_path), c->data_path_len);
+	if (IS_ERR(path)) {
+		ret = PTR_ERR(path);
+		mars_err(c->errmsg, "cannot read the data path");
+		goto out_copy;
+	}
+	if (strnlen(path, c->data_path_len) != c->data_path_len - 1) {
+		mars_err(c->errmsg, "data path is not one NUL-terminated string of data_path_len bytes");
+		ret = -EINVAL;
+	} else {
+		ret = mars_dev_create(c, path);
+	}
+	kfree(path);
+out_copy:
+	/* Copied back on failure too: errmsg tells the caller why. */
+	if (copy_to_user(uarg, c, sizeof(*c)))
+		ret = -EFAULT;
+out_free:
+	kfree(c);
+	return ret;
+}
+
+static long mars_ioc_dev_delete(struct mars_ioc_dev_delete __user *uarg)
+{
+	struct mars_ioc_dev_delete *d;
+	long ret;
+
+	d = memdup_user(uarg, sizeof(*d));
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	ret = -EINVAL;
+	if (!mars_args_ok(d->size, sizeof(*d), d->flags, MARS_DEV_DELETE_F_ALL,
+			  d->reserved, sizeof(d->reserved)))
+		goto out_free;
+	memset(d->errmsg, 0, sizeof(d->errmsg));
+	if (!mars_name_valid(d->name))
+		mars_err(d->errmsg, "invalid resource name");
+	else
+		ret = mars_dev_delete(d);
+	if (copy_to_user(uarg, d, sizeof(*d)))
+		ret = -EFAULT;
+out_free:
+	kfree(d);
+	return ret;
+}
+
+static long mars_ioc_dev_list(struct mars_ioc_dev_list __user *uarg)
+{
+	struct mars_ioc_dev_list l;
+	struct mars_dev_info *infos = NULL;
+	u32 cap, count = 0;
+	long ret = 0;
+	int n;
+
+	if (copy_from_user(&l, uarg, sizeof(l)))
+		return -EFAULT;
+	if (!mars_args_ok(l.size, sizeof(l), l.flags, MARS_DEV_LIST_F_ALL,
+			  l.reserved, sizeof(l.reserved)))
+		return -EINVAL;
+	/* Never more than can exist: bounds the allocation whatever the caller says. */
+	cap = min_t(u32, l.capacity, MARS_DEVS_MAX);
+	if (cap) {
+		infos = kvcalloc(cap, sizeof(*infos), GFP_KERNEL);
+		if (!infos)
+			return -ENOMEM;
+	}
+	n = mars_dev_list(infos, cap, &count);
+	if (n && copy_to_user(u64_to_user_ptr(l.devs), infos, n * sizeof(*infos)))
+		ret = -EFAULT;
+	l.count = count;
+	if (!ret && copy_to_user(uarg, &l, sizeof(l)))
+		ret = -EFAULT;
+	kvfree(infos);
+	return ret;
+}
+
+static long mars_ioc_dev_set(struct mars_ioc_dev_set __user *uarg)
+{
+	struct mars_ioc_dev_set *s;
+	long ret;
+
+	s = memdup_user(uarg, sizeof(*s));
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	ret = -EINVAL;
+	if (!mars_args_ok(s->size, sizeof(*s), s->flags, MARS_DEV_SET_F_ALL,
+			  s->reserved, sizeof(s->reserved)) || s->pad)
+		goto out_free;
+	memset(s->errmsg, 0, sizeof(s->errmsg));
+	if (!mars_name_valid(s->name))
+		mars_err(s->errmsg, "invalid resource name");
+	else
+		ret = mars_dev_set(s);
+	if (copy_to_user(uarg, s, sizeof(*s)))
+		ret = -EFAULT;
+out_free:
+	kfree(s);
+	return ret;
+}
+
 static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
@@ -50,6 +189,14 @@ static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	switch (cmd) {
 	case MARS_IOC_VERSION:
 		return mars_ioc_version(argp);
+	case MARS_IOC_DEV_CREATE:
+		return mars_ioc_dev_create(argp);
+	case MARS_IOC_DEV_DELETE:
+		return mars_ioc_dev_delete(argp);
+	case MARS_IOC_DEV_LIST:
+		return mars_ioc_dev_list(argp);
+	case MARS_IOC_DEV_SET:
+		return mars_ioc_dev_set(argp);
 	default:
 		return -ENOTTY;
 	}

@@ -6,7 +6,8 @@
  * persistent metadata and has no network code. Userspace (marsctl) drives it through
  * ioctls on /dev/mars-ctl, see mars_ctl.c and include/uapi/linux/mars.h.
  *
- * This file holds module load and unload only.
+ * This file holds module load and unload only. Every resource holds a module
+ * reference, so unload happens only when no resource exists.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,18 +22,32 @@ static int __init mars_init(void)
 
 	/* The ABI structs must have the same layout for 32- and 64-bit callers. */
 	BUILD_BUG_ON(sizeof(struct mars_ioc_version) != 88);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_create) != 240);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_delete) != 200);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_list) != 56);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_set) != 208);
+	BUILD_BUG_ON(sizeof(struct mars_dev_info) != 352);
 
-	err = mars_ctl_init();
+	err = mars_dev_init();
 	if (err)
 		return err;
+	/* Last: once /dev/mars-ctl exists, userspace can reach everything. */
+	err = mars_ctl_init();
+	if (err)
+		goto err_dev_exit;
 	pr_info("version %s loaded (ABI %u.%u)\n", MARS_VERSION_STRING,
 		MARS_ABI_MAJOR, MARS_ABI_MINOR);
 	return 0;
+
+err_dev_exit:
+	mars_dev_exit();
+	return err;
 }
 
 static void __exit mars_exit(void)
 {
 	mars_ctl_exit();
+	mars_dev_exit();
 	pr_info("unloaded\n");
 }
 

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * brick: the brick type registry and the lifetime of brick instances.
+ *
+ * A brick is allocated here with its type's brick_size, constructed by the type's
+ * ctr, and freed when its last reference is put: the type's dtr runs first, then
+ * the reference on the brick below is dropped, so a graph is torn down from the
+ * top. Callers guarantee that no request is in flight in a brick whose last
+ * reference they put (the if brick drains its queue before it puts the backend).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/slab.h>
+
+#include "mars.h"
+
+const struct mars_brick_type *mars_backend_type(u32 backend)
+{
+	switch (backend) {
+	case MARS_BACKEND_SIO:
+		return &mars_sio_type;
+	case MARS_BACKEND_AIO:
+		return &mars_aio_type;
+	case MARS_BACKEND_BIO:
+		return &mars_bio_type;
+	default:
+		return NULL;
+	}
+}
+
+struct mars_brick *mars_brick_new(const struct mars_brick_type *type,
+				  struct mars_brick *lower, size_t aspect_off,
+				  const struct mars_brick_args *args, char *err)
+{
+	struct mars_brick *b;
+	int ret;
+
+	if (WARN_ON_ONCE(type->brick_size < sizeof(*b)))
+		return ERR_PTR(-EINVAL);
+	b = kzalloc(type->brick_size, GFP_KERNEL);
+	if (!b) {
+		mars_err(err, "out of memory");
+		return ERR_PTR(-ENOMEM);
+	}
+	b->type = type;
+	kref_init(&b->kref);
+	b->aspect_off = aspect_off;
+	if (lower) {
+		kref_get(&lower->kref);
+		b->lower = lower;
+	}
+
+	ret = type->ctr(b, args, err);
+	if (ret)
+		goto err_put_lower;
+	return b;
+
+err_put_lower:
+	if (lower)
+		mars_brick_put(lower);
+	kfree(b);
+	return ERR_PTR(ret);
+}
+
+static void mars_brick_release(struct kref *kref)
+{
+	struct mars_brick *b = container_of(kref, struct mars_brick, kref);
+	struct mars_brick *lower = b->lower;
+
+	b->type->dtr(b);
+	kfree(b);
+	if (lower)
+		mars_brick_put(lower);
+}
+
+void mars_brick_put(struct mars_brick *b)
+{
+	kref_put(&b->kref, mars_brick_release);
+}
