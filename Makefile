@@ -38,7 +38,7 @@ UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
-        check-harness demo lint shellcheck checkpatch clang-check fuzz clean distclean
+        check-harness demo bench lint shellcheck checkpatch clang-check fuzz clean distclean
 
 help:
 	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
@@ -50,6 +50,7 @@ help:
 	@echo 'make check-harness the harness self-test (boots several VMs)'
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
+	@echo 'make bench         benchmarks in the VM ("bench: <name> <value> <unit>" lines)'
 	@echo 'vm/run --shell     a shell in the test VM'
 
 deps:
@@ -128,7 +129,7 @@ check-harness: all
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
             vm/mkinitramfs vm/guest-init vm/initramfs-init scripts tests/run-* \
-            tests/summarize scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
+            tests/summarize tests/bench/run scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
 
 lint: shellcheck checkpatch clang-check
 
@@ -144,6 +145,12 @@ clang-check:
 
 fuzz:
 	tests/run-fuzz $(RESULTS) 300
+
+# Benchmarks print "bench: <name> <value> <unit>" lines (ratios against a baseline
+# measured in the same run); they assert nothing. Output also in build/bench.log.
+bench: all
+	@mkdir -p $(BUILD)
+	vm/run --mem 3G --disk 1G --timeout 3600 -- tests/bench/run 2>&1 | tee $(BUILD)/bench.log
 
 clean:
 	rm -rf $(BUILD)
