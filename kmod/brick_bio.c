@@ -20,14 +20,21 @@
  * Overlapping writes in flight at the same time are ordered by the overlap
  * helper, like the other backends, so the device holds the last one submitted.
  *
- * Threads: none; submission happens in the caller's context (the if brick's
- * blocking queue_rq), completion in the lower device's completion context.
+ * Threads: submission runs in a work item of the brick's workqueue
+ * (WQ_MEM_RECLAIM), never in the caller's context: the if brick's queue_rq may run
+ * inside submit_bio() of the layer above (with current->bio_list set and a plug
+ * being flushed), where allocating and submitting new bios can deadlock or
+ * re-enter the plug, and a write released by the overlap helper is started from
+ * the completion (interrupt) context of the write it waited for. Bios come from
+ * the brick's own bio set, so one device cannot exhaust another's reserve.
+ * Completion runs in the lower device's completion context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/err.h>
+#include <linux/workqueue.h>
 
 #include "mars.h"
 
@@ -37,11 +44,14 @@ struct mars_bio_brick {
 	struct mars_brick brick;
 	struct block_device *bdev;
 	struct mars_overlap overlap;
+	struct bio_set bs;		/* our bios, with a mempool reserve */
+	struct workqueue_struct *wq;	/* submission context */
 };
 
 /* Per-request state. */
 struct mars_bio_aspect {
 	struct mars_overlap_node ovl;
+	struct work_struct work;	/* runs mars_bio_start() */
 	struct mars_bio_brick *bb;
 	struct mref *m;
 	atomic_t pending;		/* bios in flight, +1 while submitting */
@@ -79,8 +89,8 @@ static void mars_bio_endio(struct bio *bio)
 static struct bio *mars_bio_new(struct mars_bio_aspect *a, unsigned short nr_vecs,
 				blk_opf_t opf, loff_t pos)
 {
-	/* GFP_NOIO from the bioset's mempool: waits, never fails. */
-	struct bio *bio = bio_alloc(a->bb->bdev, nr_vecs, opf, GFP_NOIO);
+	/* GFP_NOIO from our bio set's mempool: waits, never fails. */
+	struct bio *bio = bio_alloc_bioset(a->bb->bdev, nr_vecs, opf, GFP_NOIO, &a->bb->bs);
 
 	bio->bi_iter.bi_sector = pos >> SECTOR_SHIFT;
 	bio->bi_end_io = mars_bio_endio;
@@ -180,9 +190,21 @@ static void mars_bio_start(struct mars_bio_aspect *a)
 	mars_bio_put_pending(a);
 }
 
+static void mars_bio_work(struct work_struct *work)
+{
+	mars_bio_start(container_of(work, struct mars_bio_aspect, work));
+}
+
+/* Called from any context, interrupts included: only queue the work. */
+static void mars_bio_queue(struct mars_bio_aspect *a)
+{
+	INIT_WORK(&a->work, mars_bio_work);
+	queue_work(a->bb->wq, &a->work);
+}
+
 static void mars_bio_start_waiting(struct mars_overlap_node *n)
 {
-	mars_bio_start(container_of(n, struct mars_bio_aspect, ovl));
+	mars_bio_queue(container_of(n, struct mars_bio_aspect, ovl));
 }
 
 static void mars_bio_submit(struct mars_brick *b, struct mref *m)
@@ -195,7 +217,7 @@ static void mars_bio_submit(struct mars_brick *b, struct mref *m)
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&bb->overlap, &a->ovl, m, mars_bio_start_waiting))
 		return;	/* started by the end of the earlier overlapping write */
-	mars_bio_start(a);
+	mars_bio_queue(a);
 }
 
 static int mars_bio_ctr(struct mars_brick *b, const struct mars_brick_args *args,
@@ -204,10 +226,11 @@ static int mars_bio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	struct mars_bio_brick *bb = to_bio_brick(b);
 	struct mars_backing_info *info = &b->info;
 	struct block_device *bdev;
+	int ret;
 
 	bdev = blkdev_get_by_path(args->path, MARS_BIO_MODE, bb);
 	if (IS_ERR(bdev)) {
-		int ret = PTR_ERR(bdev);
+		ret = PTR_ERR(bdev);
 
 		if (ret == -ENOTBLK)
 			mars_err(err, "%s is not a block device (the bio backend needs one)",
@@ -220,6 +243,17 @@ static int mars_bio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	}
 	bb->bdev = bdev;
 	mars_overlap_init(&bb->overlap);
+	ret = bioset_init(&bb->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
+	if (ret) {
+		mars_err(err, "out of memory for the bio set");
+		goto err_put_bdev;
+	}
+	bb->wq = alloc_workqueue("mars_bio/%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0, args->name);
+	if (!bb->wq) {
+		ret = -ENOMEM;
+		mars_err(err, "out of memory for the workqueue");
+		goto err_exit_bioset;
+	}
 
 	info->size = bdev_nr_bytes(bdev);
 	info->logical_block_size = bdev_logical_block_size(bdev);
@@ -229,12 +263,21 @@ static int mars_bio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	info->fua = bdev_fua(bdev);
 	info->readonly = bdev_read_only(bdev);
 	return 0;
+
+err_exit_bioset:
+	bioset_exit(&bb->bs);
+err_put_bdev:
+	blkdev_put(bdev, MARS_BIO_MODE);
+	return ret;
 }
 
 static void mars_bio_dtr(struct mars_brick *b)
 {
 	struct mars_bio_brick *bb = to_bio_brick(b);
 
+	/* Every request completed, so no work is queued and no bio is in flight. */
+	destroy_workqueue(bb->wq);
+	bioset_exit(&bb->bs);
 	blkdev_put(bb->bdev, MARS_BIO_MODE);
 }
 

@@ -13,7 +13,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/ctype.h>
 #include <linux/err.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -46,7 +45,9 @@ bool mars_name_valid(const char name[MARS_NAME_MAX])
 	for (i = 0; i < len; i++) {
 		char c = name[i];
 
-		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+		/* ASCII only: the kernel's isalnum() accepts Latin-1 letters. */
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '_' && c != '.' && c != '-')
 			return false;
 	}
 	/* The rest of the array must be zero, so names compare as byte arrays. */

@@ -88,6 +88,9 @@ static long mars_ioc_dev_create(struct mars_ioc_dev_create __user *uarg)
 	if (strnlen(path, c->data_path_len) != c->data_path_len - 1) {
 		mars_err(c->errmsg, "data path is not one NUL-terminated string of data_path_len bytes");
 		ret = -EINVAL;
+	} else if (path[0] != '/') {
+		mars_err(c->errmsg, "data path %s is not absolute", path);
+		ret = -EINVAL;
 	} else {
 		ret = mars_dev_create(c, path);
 	}

@@ -21,6 +21,11 @@ static int __init mars_init(void)
 	int err;
 
 	/* The ABI structs must have the same layout for 32- and 64-bit callers. */
+	/*
+	 * 64-bit only: file.c samples u64 flush generation counters without a lock,
+	 * which a 32-bit CPU could read torn (a flush could then skip its fsync).
+	 */
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
 	BUILD_BUG_ON(sizeof(struct mars_ioc_version) != 88);
 	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_create) != 240);
 	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_delete) != 200);
