@@ -22,7 +22,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # Userspace libraries, all from Debian (see docs/architecture.md, "Dependencies").
 STORE_LIBS := -lisal
-CTL_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null) $(STORE_LIBS)
+CTL_LIBS   := $(shell pkg-config --libs json-c yaml-0.1 2>/dev/null) $(STORE_LIBS)
 TEST_LIBS  := -lcmocka $(STORE_LIBS)
 
 STORE_SRCS := $(wildcard userspace/store/*.c)
@@ -38,7 +38,7 @@ UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
-        check-harness demo bench lint shellcheck checkpatch clang-check fuzz clean distclean
+        check-harness demo bench killloop lint shellcheck checkpatch clang-check fuzz clean distclean
 
 help:
 	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
@@ -50,6 +50,7 @@ help:
 	@echo 'make check-harness the harness self-test (boots several VMs)'
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
+	@echo 'make killloop      kill -9 during store writes, 1000 times, then verify'
 	@echo 'make bench         benchmarks in the VM ("bench: <name> <value> <unit>" lines)'
 	@echo 'vm/run --shell     a shell in the test VM'
 
@@ -129,7 +130,7 @@ check-harness: all
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
             vm/mkinitramfs vm/guest-init vm/initramfs-init scripts tests/run-* \
-            tests/summarize tests/bench/run scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
+            tests/summarize tests/bench/run tests/bench/store scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
 
 lint: shellcheck checkpatch clang-check
 
@@ -159,3 +160,15 @@ clean:
 
 distclean: clean
 	rm -rf .cache
+
+# --- store benchmark helper, kill -9 loop ----------------------------------------------
+$(BUILD)/bench/store_bench: tests/bench/store_bench.c $(BUILD)/libmarsstore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmarsstore.a $(STORE_LIBS)
+
+userspace: $(BUILD)/bench/store_bench
+
+# kill -9 during a stream of store batches: every acknowledged batch survives, no
+# partial batch (check runs 20 iterations through tests/host/store-killloop.bats).
+killloop: userspace
+	tests/host/store-killloop.sh 1000

@@ -20,15 +20,31 @@
 #include <linux/mars.h>
 
 #include "marsctl.h"
+#include "store.h"
 
 struct marsctl_opts g_opts = {
 	.ctl_path = MARS_CTL_PATH,
+	.store_dir = MARS_STORE_DIR,
+	.lock_timeout_ms = MARS_LOCK_TIMEOUT_MS,
 };
 
 static int do_help(int argc, char **argv);
 
 static const struct cmd objects[] = {
 	{ "version", do_version, "version" },
+	{ "dev", do_dev, DEV_USAGE },
+	{ "apply", do_apply, "apply -f FILE [--dry-run] [--force]" },
+	{ "status", do_status, "status [RES]" },
+	{ "reconcile", do_reconcile, "reconcile [--dry-run] [--force]" },
+	{ "daemon", do_daemon, "daemon [--interval SECONDS]" },
+	{ "up", do_up, "up RES" },
+	{ "down", do_down, "down RES [--force]" },
+	{ "get", do_get, "get KEY" },
+	{ "ls", do_ls, "ls [PREFIX]" },
+	{ "history", do_history, "history KEY" },
+	{ "put", do_put, "put KEY VALUE          (low level: tests and repair)" },
+	{ "del", do_del, "del KEY                (low level: tests and repair)" },
+	{ "store", do_store, "store { info | compact | repair }" },
 	{ "help", do_help, "help" },
 	{ NULL, NULL, NULL },
 };
@@ -102,10 +118,16 @@ static void usage(FILE *f)
 		"  -j, --json       machine-readable output (JSON) on stdout\n"
 		"  -v, --verbose    more messages on stderr\n"
 		"      --ctl PATH   control device (default %s)\n"
+		"      --store DIR  metadata store (default $MARS_STORE_DIR or %s)\n"
+		"      --host NAME  this host's name (default $MARS_HOST or the system's)\n"
+		"      --module PATH  mars.ko to insmod when it is not loaded\n"
+		"                   (default: modprobe mars)\n"
+		"      --lock-timeout MS  wait this long for the store's writer lock\n"
+		"                   (default %u)\n"
 		"  -h, --help       this text\n"
 		"\n"
 		"objects and commands:\n",
-		MARS_CTL_PATH);
+		MARS_CTL_PATH, MARS_STORE_DIR, MARS_LOCK_TIMEOUT_MS);
 	for (const struct cmd *c = objects; c->name; c++)
 		fprintf(f, "  marsctl %s\n", c->usage);
 	fprintf(f, "\nSee marsctl(8).\n");
@@ -125,10 +147,21 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "ctl", required_argument, NULL, 'C' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "module", required_argument, NULL, 'M' },
+		{ "lock-timeout", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char hostname[256];
+	struct store_error se;
 	int opt, ret;
+
+	if (getenv("MARS_STORE_DIR") && *getenv("MARS_STORE_DIR"))
+		g_opts.store_dir = getenv("MARS_STORE_DIR");
+	if (getenv("MARS_HOST") && *getenv("MARS_HOST"))
+		g_opts.host = getenv("MARS_HOST");
 
 	/* '+': stop at the first non-option, the object's own options follow it. */
 	while ((opt = getopt_long(argc, argv, "+jvh", longopts, NULL)) != -1) {
@@ -142,6 +175,18 @@ int main(int argc, char **argv)
 		case 'C':
 			g_opts.ctl_path = optarg;
 			break;
+		case 'S':
+			g_opts.store_dir = optarg;
+			break;
+		case 'H':
+			g_opts.host = optarg;
+			break;
+		case 'M':
+			g_opts.module = optarg;
+			break;
+		case 'L':
+			g_opts.lock_timeout_ms = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -152,6 +197,17 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (!g_opts.host) {
+		if (gethostname(hostname, sizeof(hostname) - 1)) {
+			err_msg("gethostname: %s (use --host)", strerror(errno));
+			return 2;
+		}
+		g_opts.host = hostname;
+	}
+	if (store_host_validate(g_opts.host, &se)) {
+		err_msg("bad host name '%s': %s", g_opts.host, se.msg);
 		return 2;
 	}
 	ret = cmd_dispatch(objects, "object", argc - optind, argv + optind);

@@ -15,7 +15,14 @@ struct marsctl_opts {
 	bool json;		/* --json: machine-readable output on stdout */
 	bool verbose;		/* -v: say more on stderr */
 	const char *ctl_path;	/* control device, default MARS_CTL_PATH */
+	const char *store_dir;	/* --store, $MARS_STORE_DIR, default MARS_STORE_DIR */
+	const char *host;	/* --host, $MARS_HOST, default: the system host name */
+	const char *module;	/* --module: mars.ko to insmod; NULL: modprobe mars */
+	unsigned int lock_timeout_ms;	/* --lock-timeout: wait for the store's writer lock */
 };
+
+#define MARS_STORE_DIR		"/var/lib/mars/store"
+#define MARS_LOCK_TIMEOUT_MS	60000
 
 extern struct marsctl_opts g_opts;
 
@@ -43,7 +50,35 @@ void json_print(struct json_object *obj);
 /* Open the control device and check the ABI handshake. Returns an fd or -1 (message given). */
 int ctl_open(void);
 
+/*
+ * The grammar of the dev commands (dev.c), one line each. DEV_USAGE is the dev
+ * object's entry in main.c's objects table: every line after the first is indented
+ * and prefixed as main's usage() prints table entries ("  marsctl ").
+ */
+#define DEV_USAGE_CREATE	"create RES --data PATH [--io sio|aio|bio] [--size BYTES] " \
+				"[--threads N] [--queue-depth N]"
+#define DEV_USAGE_DELETE	"delete RES [--force]"
+#define DEV_USAGE_LIST		"list [--json]"
+#define DEV_USAGE_SET		"set RES --threads N"
+#define DEV_USAGE		"dev " DEV_USAGE_CREATE "\n  marsctl dev " DEV_USAGE_DELETE \
+				"\n  marsctl dev " DEV_USAGE_LIST "\n  marsctl dev " DEV_USAGE_SET
+
+extern const struct cmd dev_cmds[];
+
 /* Objects. */
 int do_version(int argc, char **argv);
+int do_dev(int argc, char **argv);		/* dev.c */
+int do_apply(int argc, char **argv);		/* apply.c */
+int do_status(int argc, char **argv);		/* status.c */
+int do_reconcile(int argc, char **argv);	/* reconcile.c */
+int do_daemon(int argc, char **argv);
+int do_up(int argc, char **argv);
+int do_down(int argc, char **argv);
+int do_get(int argc, char **argv);		/* kv.c */
+int do_ls(int argc, char **argv);
+int do_history(int argc, char **argv);
+int do_put(int argc, char **argv);
+int do_del(int argc, char **argv);
+int do_store(int argc, char **argv);
 
 #endif /* MARSCTL_H */

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * marsctl status [RES] [--json]: per resource, what the store wants for this host and
+ * what the kernel runs (docs/architecture.md, section 10; JSON schema in
+ * docs/status-json.md).
+ *
+ * Both outputs come from one snapshot (one store read, one MARS_IOC_DEV_LIST) turned
+ * into struct res_status first. What cannot be known before the logger (issue 4) and
+ * replication exist (log positions, writeback lag, emergency, replay and sync
+ * progress) is JSON null and, in human output, one "n/a" line; never 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "marsctl.h"
+#include "model.h"
+
+#define ST_MAX_ERRORS 4
+
+struct res_status {
+	const char *name;
+	const struct res_model *m;	/* NULL: a device the store does not know */
+	const struct mars_dev_info *d;	/* NULL: not in the module */
+	const char *role;		/* "plain" (in the module, no logger) or "none" */
+	const char *designated;		/* designated primary, or NULL */
+	bool is_designated;		/* this host is the designated primary */
+	const char *disk;		/* NotJoined, Detached, UpToDate */
+	const char *disk_reason;	/* why Detached / NotJoined, or NULL */
+	const char *repl;		/* NoPrimary, or NULL = unknown until issue 4/5 */
+	char device[64];		/* "/dev/mars/<r>" or "" */
+	int nerr;
+	char err[ST_MAX_ERRORS][200];
+};
+
+struct snapshot {
+	uint64_t time_ns;
+	bool module;			/* /dev/mars-ctl answered */
+	const char *cluster;
+	struct kvset kv;
+	struct res_model *rs;
+	size_t nr;
+	struct mars_dev_info *devs;
+	size_t nd;
+	struct res_status *st;
+	size_t nst;
+};
+
+static void add_err(struct res_status *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add_err(struct res_status *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->nerr >= ST_MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->err[s->nerr++], sizeof(s->err[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void derive(struct snapshot *sn, struct res_status *s)
+{
+	const struct res_model *m = s->m;
+	const struct mars_dev_info *d = s->d;
+
+	s->role = d ? "plain" : "none";
+	s->designated = m && m->primary && m->primary[0] ? m->primary : NULL;
+	s->is_designated = s->designated && !strcmp(s->designated, g_opts.host);
+	if (d)
+		snprintf(s->device, sizeof(s->device), "/dev/mars/%s", s->name);
+	/* 10.2, rows that can be known today: 1, 2, 8 */
+	if (!m || !m->member) {
+		s->disk = "NotJoined";
+		s->disk_reason = m ? "this host is not a member of the resource" :
+				 "not in the store";
+	} else if (!d || (d->state & MARS_DEV_S_DYING)) {
+		s->disk = "Detached";
+		s->disk_reason = d ? "being deleted" : m->want ?
+				 (sn->module ? "not created: run marsctl reconcile" :
+				  "mars.ko not loaded: run marsctl reconcile") : m->why_not;
+	} else {
+		s->disk = "UpToDate";	/* plain device: no log, nothing pending */
+		s->disk_reason = NULL;
+	}
+	/* 10.3: only NoPrimary can be known without the logger and replication */
+	s->repl = s->designated ? NULL : "NoPrimary";
+	if (m && m->error)
+		add_err(s, "%s", m->error);
+	if (!m && d)
+		add_err(s, "device not in the store: marsctl reconcile deletes it");
+	if (m && m->member && !m->data_exists)
+		add_err(s, "data device %s is missing", m->data);
+	if (m && m->member && d && m->data) {
+		if (strcmp(d->data_path, m->data) && !(d->state & MARS_DEV_S_PATH_TRUNC))
+			add_err(s, "runs on %s, the store says %s (marsctl reconcile)",
+				d->data_path, m->data);
+		else if (d->backend != m->backend)
+			add_err(s, "runs backend %s, the store says %s (marsctl reconcile)",
+				kdev_backend_name(d->backend), kdev_backend_name(m->backend));
+		else if (m->size && d->dev_size != m->size)
+			add_err(s, "size %llu differs from the store's %" PRIu64
+				" (marsctl reconcile)", (unsigned long long)d->dev_size, m->size);
+	}
+	if (d && (d->state & MARS_DEV_S_READONLY))
+		add_err(s, "backing opened read-only");
+}
+
+static int take_snapshot(struct snapshot *sn, const char *only)
+{
+	struct timespec ts;
+	int fd, err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sn->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	err = mstore_snapshot("/", &sn->kv);
+	if (err)
+		return err;
+	sn->cluster = kvset_get(&sn->kv, "/cluster/name");
+	err = model_resources(&sn->kv, g_opts.host, &sn->rs, &sn->nr);
+	if (err)
+		return err;
+	fd = model_ctl_open(false);
+	if (fd >= 0) {
+		sn->module = true;
+		err = kdev_list(fd, &sn->devs, &sn->nd);
+		close(fd);
+		if (err) {
+			err_msg("MARS_IOC_DEV_LIST: %s", strerror(-err));
+			return err;
+		}
+	} else if (fd != -ENOENT) {
+		return -ENODEV;
+	}
+	sn->st = calloc(sn->nr + sn->nd + 1, sizeof(*sn->st));
+	if (!sn->st)
+		return -ENOMEM;
+	for (size_t i = 0; i < sn->nr; i++) {
+		struct res_status *s = &sn->st[sn->nst];
+
+		if (only && strcmp(only, sn->rs[i].name))
+			continue;
+		s->name = sn->rs[i].name;
+		s->m = &sn->rs[i];
+		s->d = kdev_find(sn->devs, sn->nd, s->name);
+		derive(sn, s);
+		sn->nst++;
+	}
+	for (size_t i = 0; i < sn->nd; i++) {
+		struct res_status *s = &sn->st[sn->nst];
+		bool known = false;
+
+		for (size_t k = 0; k < sn->nr; k++)
+			known |= !strcmp(sn->rs[k].name, sn->devs[i].name);
+		if (known || (only && strcmp(only, sn->devs[i].name)))
+			continue;
+		s->name = sn->devs[i].name;
+		s->d = &sn->devs[i];
+		derive(sn, s);
+		sn->nst++;
+	}
+	return 0;
+}
+
+static void free_snapshot(struct snapshot *sn)
+{
+	free(sn->st);
+	free(sn->devs);
+	free(sn->rs);
+	kvset_free(&sn->kv);
+}
+
+#define JSTR(s) ((s) ? json_object_new_string(s) : NULL)
+
+static struct json_object *res_json(const struct res_status *s)
+{
+	struct json_object *o = json_object_new_object(), *e = json_object_new_array();
+	const struct res_model *m = s->m;
+	const struct mars_dev_info *d = s->d;
+
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "member", json_object_new_boolean(m && m->member));
+	json_object_object_add(o, "want", JSTR(m && m->member ?
+			       (m->want_attach ? m->want_attach : "up") : NULL));
+	json_object_object_add(o, "role", json_object_new_string(s->role));
+	json_object_object_add(o, "designated_primary", JSTR(s->designated));
+	json_object_object_add(o, "is_designated_primary",
+			       json_object_new_boolean(s->is_designated));
+	json_object_object_add(o, "disk", json_object_new_string(s->disk));
+	json_object_object_add(o, "disk_reason", JSTR(s->disk_reason));
+	json_object_object_add(o, "replication", JSTR(s->repl));
+	json_object_object_add(o, "device", s->device[0] ? JSTR(s->device) : NULL);
+	json_object_object_add(o, "backend", JSTR(d ? kdev_backend_name(d->backend) :
+			       m && m->member ? kdev_backend_name(m->backend) : NULL));
+	json_object_object_add(o, "data", JSTR(d ? d->data_path : m ? m->data : NULL));
+	json_object_object_add(o, "log_dir", JSTR(m ? m->log_dir : NULL));
+	json_object_object_add(o, "size_bytes", d ? json_object_new_uint64(d->dev_size) :
+			       m && m->size ? json_object_new_uint64(m->size) : NULL);
+	json_object_object_add(o, "open_count", d ? json_object_new_int64(d->open_count) :
+			       NULL);
+	json_object_object_add(o, "sio_threads", d && d->backend == MARS_BACKEND_SIO ?
+			       json_object_new_int64(d->sio_threads) : NULL);
+	for (int i = 0; i < s->nerr; i++)
+		json_object_array_add(e, json_object_new_string(s->err[i]));
+	json_object_object_add(o, "errors", e);
+	/* issue 4 (logger) and replication: unknown until then, never 0 */
+	json_object_object_add(o, "log", NULL);
+	json_object_object_add(o, "writeback", NULL);
+	json_object_object_add(o, "emergency", NULL);
+	json_object_object_add(o, "replay", NULL);
+	json_object_object_add(o, "sync", NULL);
+	return o;
+}
+
+static void res_plain(const struct res_status *s)
+{
+	const struct res_model *m = s->m;
+	const struct mars_dev_info *d = s->d;
+
+	printf("%s: role %s, designated primary %s%s\n", s->name, s->role,
+	       s->designated ? s->designated : "none",
+	       s->is_designated ? " (this host)" : "");
+	printf("    disk %s%s%s%s, replication %s\n", s->disk,
+	       s->disk_reason ? " (" : "", s->disk_reason ? s->disk_reason : "",
+	       s->disk_reason ? ")" : "",
+	       s->repl ? s->repl : "n/a (logger and replication: issues 4/5)");
+	if (d) {
+		printf("    device %s: %s over %s, %.1f MiB, open %u", s->device,
+		       kdev_backend_name(d->backend), d->data_path,
+		       (double)d->dev_size / (1 << 20), d->open_count);
+		if (d->backend == MARS_BACKEND_SIO)
+			printf(", %u sio threads", d->sio_threads);
+		printf("\n");
+	} else if (m && m->member) {
+		printf("    no device; wants %s over %s, %.1f MiB\n",
+		       kdev_backend_name(m->backend), m->data, (double)m->size / (1 << 20));
+	}
+	if (m && m->member)
+		printf("    log, writeback, replay, sync: n/a until the logger (issue 4)\n");
+	for (int i = 0; i < s->nerr; i++)
+		printf("    error: %s\n", s->err[i]);
+}
+
+int do_status(int argc, char **argv)
+{
+	struct snapshot sn;
+	const char *only = NULL;
+	int rc = 1;
+
+	memset(&sn, 0, sizeof(sn));
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		err_msg("usage: marsctl status [RES]");
+		return 2;
+	}
+	if (argc == 2)
+		only = argv[1];
+	if (take_snapshot(&sn, only))
+		goto out;
+	if (only && !sn.nst) {
+		err_msg("no resource '%s' in the store or the kernel", only);
+		goto out;
+	}
+	if (g_opts.json) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *a = json_object_new_array();
+
+		json_object_object_add(o, "host", json_object_new_string(g_opts.host));
+		json_object_object_add(o, "time_ns", json_object_new_uint64(sn.time_ns));
+		json_object_object_add(o, "store", json_object_new_string(mstore_path()));
+		json_object_object_add(o, "cluster", JSTR(sn.cluster));
+		json_object_object_add(o, "module_loaded", json_object_new_boolean(sn.module));
+		for (size_t i = 0; i < sn.nst; i++)
+			json_object_array_add(a, res_json(&sn.st[i]));
+		json_object_object_add(o, "resources", a);
+		json_print(o);
+	} else {
+		printf("host %s, cluster %s, mars.ko %s, %zu resource%s\n", g_opts.host,
+		       sn.cluster ? sn.cluster : "(none: run marsctl apply)",
+		       sn.module ? "loaded" : "not loaded", sn.nst, sn.nst == 1 ? "" : "s");
+		for (size_t i = 0; i < sn.nst; i++)
+			res_plain(&sn.st[i]);
+	}
+	rc = 0;
+out:
+	free_snapshot(&sn);
+	return rc;
+}
