@@ -29,6 +29,10 @@ static int do_help(int argc, char **argv);
 
 static const struct cmd objects[] = {
 	{ "version", do_version, "version" },
+	{ "maps", do_maps, "maps [show | attach | reset]" },
+	{ "tune", do_tune, "tune [<res>] [key=value ...]" },
+	{ "stats", do_stats, "stats [<res>] [--latency] [--json]" },
+	{ "top", do_top, "top [<res>] [--interval SEC] [--once | --iterations N] [--json]" },
 	{ "help", do_help, "help" },
 	{ NULL, NULL, NULL },
 };
