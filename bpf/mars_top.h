@@ -10,22 +10,13 @@
 #include <linux/mars.h>
 
 /*
- * The record of tracepoint mars:req_done as a SEC("tp/...") program sees it:
- * struct trace_entry (8 bytes), then the fields of TP_STRUCT__entry in
- * kmod/mars_trace.h, with the same types and so the same offsets. Without module
- * BTF this copy is the only way to name them; `cat
- * /sys/kernel/tracing/events/mars/req_done/format` shows the offsets.
+ * The arguments of tracepoint mars:req_done as a SEC("raw_tp/req_done") program
+ * sees them (ctx->args[i], each widened to 64 bits), in TP_PROTO order of
+ * kmod/mars_trace.h: res (pointer), res_id, slot, op, pos, len, latency_ns, error.
  */
-struct mars_tp_req_done {
-	__u64 common;		/* struct trace_entry */
-	char res[MARS_NAME_MAX];
-	__u32 res_id;
-	__u32 slot;
-	__u32 op;
-	__u64 pos;
-	__u32 len;
-	__u64 latency_ns;
-	__s32 error;
+enum {
+	MARS_RTP_RES, MARS_RTP_RES_ID, MARS_RTP_SLOT, MARS_RTP_OP, MARS_RTP_POS,
+	MARS_RTP_LEN, MARS_RTP_LATENCY_NS, MARS_RTP_ERROR,
 };
 
 /* Per CPU, per key (struct mars_lat_key), cumulative since the program loaded. */

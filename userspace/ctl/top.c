@@ -4,7 +4,7 @@
  * per-resource IOPS, throughput and latency percentiles, refreshed every interval
  * (default 1 s), like top(1). The user half of bpf/mars_top.bpf.c (libbpf-tools
  * shape): parse args, set libbpf print, open, configure (targ_res_id), load,
- * attach to tracepoint mars:req_done, run, one cleanup label. The program's
+ * attach to tracepoint mars:req_done (raw_tp), run, one cleanup label. The program's
  * counters are cumulative; each interval shows the difference to the previous
  * read. The link is destroyed on exit (also on SIGINT/SIGTERM), so rmmod mars
  * works again afterwards.
