@@ -156,7 +156,7 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
 	d->base_sio_threads = c->sio_threads;
 	args.res_id = d->res_id;
 	/* Counters count since create; the disk may see IO once it is added. */
-	mars_stat_res_reset(d->res_id);
+	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
 
 	/* The backend's aspect goes right after the if brick's per-request state. */
 	d->lower = mars_brick_new(type, NULL, mars_if_aspect_off(), &args, c->errmsg);
@@ -228,7 +228,7 @@ int mars_dev_delete(struct mars_ioc_dev_delete *dd)
 	/* The slot is free again: no stale state, no stale counters. */
 	memset(&mars_rs, 0, sizeof(mars_rs));
 	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
-	mars_stat_res_reset(d->res_id);
+	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
 	__clear_bit(d->res_id, mars_res_used);
 	mars_dev_free(d);
 	module_put(THIS_MODULE);
@@ -378,6 +378,16 @@ u32 mars_dev_refresh_all(const struct mars_tun *geff, bool clear_unused)
 	nr = mars_nr_devs;
 	mutex_unlock(&mars_devs_lock);
 	return nr;
+}
+
+void mars_dev_reset_stats(u32 kinds)
+{
+	u32 id;
+
+	mutex_lock(&mars_devs_lock);
+	for_each_set_bit(id, mars_res_used, MARS_RES_MAX)
+		mars_stat_res_reset(id, kinds);
+	mutex_unlock(&mars_devs_lock);
 }
 
 int mars_dev_init(void)

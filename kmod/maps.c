@@ -191,6 +191,8 @@ int mars_maps_attach(struct mars_ioc_map_attach *a)
 	pr_debug("%s: %s map %u\n", def->name, map ? "attached" : "detached", a->map_id);
 
 	/* New state maps get a full snapshot at once, stale slots cleared. */
+	if (map && (a->kind == MARS_MAP_IO || a->kind == MARS_MAP_LAT))
+		mars_dev_reset_stats(BIT(a->kind));
 	if (a->kind == MARS_MAP_RSTATE || a->kind == MARS_MAP_GSTATE)
 		mars_state_refresh(a->kind == MARS_MAP_RSTATE);
 	else if (a->kind == MARS_MAP_GTUN || a->kind == MARS_MAP_RTUN)
@@ -406,10 +408,12 @@ void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns)
 }
 
 /*
- * A resource starts in slot @res_id: its counters count from zero. Process
- * context, before the resource can do IO (and after its last IO on delete).
+ * Zero the counters of slot @res_id in the maps of @kinds (BIT(MARS_MAP_IO),
+ * BIT(MARS_MAP_LAT)). Process context: at create before the resource can do IO,
+ * at delete after its last IO, and for every live resource when a new counter
+ * map is attached (it is empty, or holds an earlier module instance's counts).
  */
-void mars_stat_res_reset(u32 res_id)
+void mars_stat_res_reset(u32 res_id, u32 kinds)
 {
 	struct mars_lat_key key = { .res_id = res_id };
 	struct bpf_map *map;
@@ -417,7 +421,7 @@ void mars_stat_res_reset(u32 res_id)
 	void *c;
 
 	rcu_read_lock();
-	map = rcu_dereference(mars_maps[MARS_MAP_IO]);
+	map = kinds & BIT(MARS_MAP_IO) ? rcu_dereference(mars_maps[MARS_MAP_IO]) : NULL;
 	if (map) {
 		for_each_possible_cpu(cpu) {
 			c = map->ops->map_lookup_percpu_elem(map, &res_id, cpu);
@@ -425,7 +429,7 @@ void mars_stat_res_reset(u32 res_id)
 				memset(c, 0, sizeof(struct mars_io_ctr));
 		}
 	}
-	map = rcu_dereference(mars_maps[MARS_MAP_LAT]);
+	map = kinds & BIT(MARS_MAP_LAT) ? rcu_dereference(mars_maps[MARS_MAP_LAT]) : NULL;
 	if (map) {
 		for (key.slot = 0; key.slot < MARS_SLOTS; key.slot++)
 			for (key.op = 0; key.op < MARS_OPS; key.op++)

@@ -259,7 +259,8 @@ u64 mars_maps_gen(void);
 u64 mars_stat_drops(void);
 void mars_stat_submit(u32 res_id, const struct mref *m);
 void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
-void mars_stat_res_reset(u32 res_id);
+void mars_stat_res_reset(u32 res_id, u32 kinds);
+#define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
 bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);
 void mars_map_publish(u32 kind, u32 key, const void *val, size_t size);
 
@@ -286,6 +287,8 @@ void mars_state_exit(void);
  * uses. Returns the number of resources.
  */
 u32 mars_dev_refresh_all(const struct mars_tun *geff, bool clear_unused);
+/* Reset the counters (maps of @kinds) of every live resource; mars_devs_lock. */
+void mars_dev_reset_stats(u32 kinds);
 
 /* mars_ctl.c */
 int mars_ctl_init(void);
