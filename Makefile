@@ -23,6 +23,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # Userspace libraries, all from Debian (see docs/architecture.md, "Dependencies").
 STORE_LIBS := -lisal
 CTL_LIBS   := $(shell pkg-config --libs json-c yaml-0.1 2>/dev/null) $(STORE_LIBS)
+# libbpf: map creation and pinning, skeletons, attaching marsctl top's program.
+CTL_LIBS   += $(shell pkg-config --libs libbpf 2>/dev/null)
 TEST_LIBS  := -lcmocka $(STORE_LIBS)
 
 STORE_SRCS := $(wildcard userspace/store/*.c)
@@ -36,6 +38,7 @@ STORE_AOBJS := $(STORE_SRCS:%.c=$(BUILD)/obj-asan/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
         check-harness demo bench killloop lint shellcheck checkpatch clang-check fuzz clean distclean
@@ -72,12 +75,22 @@ kmod-test:
 	$(MAKE) -C $(KDIR) M=$(TOP)/tests/kmod modules
 
 # --- BPF ------------------------------------------------------------------------------
-bpf: $(BPF_OBJS)
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+# asm/types.h (from linux/types.h) lives in the multiarch include folder.
+BPF_INC := -I/usr/include/$(shell gcc -dumpmachine 2>/dev/null)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/uapi/linux/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude/uapi -Ibpf \
-		-c $< -o $@
+		$(BPF_INC) -c $< -o $@
+
+# Skeletons embed the BPF objects in marsctl; generated here, never committed.
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	bpftool gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(CTL_OBJS): $(BPF_SKELS)
+$(CTL_OBJS): CFLAGS += -I$(BUILD)/bpf -Ibpf
 
 # --- userspace ------------------------------------------------------------------------
 userspace: $(BUILD)/marsctl $(BUILD)/libmarsstore.a

@@ -25,6 +25,12 @@
  * O_DIRECT backends need. DISCARD and WRITE_ZEROES are offered when the backing
  * supports them.
  *
+ * Observability: every request is counted in mars_io at submit (and its error at
+ * completion), its latency goes to mars_lat at completion, and the tracepoints
+ * mars:req_submit and mars:req_done fire (slot MARS_SLOT_IF). None of it can fail
+ * an IO (maps.c). inflight_reqs/inflight_bytes and the error record feed the
+ * resource's rstate.
+ *
  * Teardown: delete is refused with -EBUSY while the disk is open unless forced.
  * del_gendisk() fails new IO and waits for every request in flight (the backend
  * completes them normally), so after it returns no request can reach the backend
@@ -38,8 +44,10 @@
 #include <linux/cpumask.h>
 #include <linux/err.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #include "mars.h"
+#include "mars_trace.h"
 
 /* Hardware queues at most. */
 #define MARS_IF_HW_QUEUES	8
@@ -56,6 +64,14 @@ struct mars_if {
 	unsigned int open_count;	/* openers of the disk; open_mutex */
 	bool dying;			/* delete started: no new opens; open_mutex */
 	unsigned int queue_depth;
+	u32 res_id;			/* slot in the per-resource maps */
+	atomic64_t inflight_reqs;	/* submitted to the backend, not completed */
+	atomic64_t inflight_bytes;
+	spinlock_t err_lock;		/* irq-safe: errors complete in any context */
+	u64 error_count;		/* IO errors since create; err_lock */
+	u32 last_error;			/* positive errno; err_lock */
+	u32 last_error_where;		/* MARS_SLOT_IF << 8 | op; err_lock */
+	u64 last_error_ns;		/* CLOCK_REALTIME; err_lock */
 };
 
 /* Per-request PDU; the backend's aspect follows at lower->aspect_off. */
@@ -63,6 +79,7 @@ struct mars_if_cmd {
 	struct mref m;
 	struct bio_vec *bvec_alloc;	/* owned copy of the bvecs, or NULL */
 	blk_status_t status;		/* result, set before completion */
+	u64 start_ns;			/* ktime_get_ns() at submit */
 };
 
 /* Where the backend's aspect starts in the PDU. */
@@ -71,11 +88,32 @@ size_t mars_if_aspect_off(void)
 	return mars_aspect_align(sizeof(struct mars_if_cmd));
 }
 
+static void mars_if_record_error(struct mars_if *ifb, const struct mref *m, int err)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ifb->err_lock, flags);
+	ifb->error_count++;
+	ifb->last_error = -err;
+	ifb->last_error_where = MARS_SLOT_IF << 8 | m->op;
+	ifb->last_error_ns = ktime_get_real_ns();
+	spin_unlock_irqrestore(&ifb->err_lock, flags);
+}
+
 static void mars_if_endio(struct mref *m, int err)
 {
 	struct mars_if_cmd *cmd = container_of(m, struct mars_if_cmd, m);
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct mars_if *ifb = rq->q->queuedata;
+	u64 lat = ktime_get_ns() - cmd->start_ns;
 
+	trace_req_done(ifb->name, ifb->res_id, MARS_SLOT_IF, m->op, m->pos, m->len,
+		       lat, err);
+	mars_stat_done(ifb->res_id, m, err, lat);
+	if (err)
+		mars_if_record_error(ifb, m, err);
+	atomic64_dec(&ifb->inflight_reqs);
+	atomic64_sub(m->len, &ifb->inflight_bytes);
 	cmd->status = errno_to_blk_status(err);
 	/* Bounce to blk-mq's completion path; may be called in hardirq context. */
 	if (likely(!blk_should_fake_timeout(rq->q)))
@@ -173,6 +211,11 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 	}
 
 	blk_mq_start_request(rq);
+	mars_stat_submit(ifb->res_id, m);
+	atomic64_add(m->len, &ifb->inflight_bytes);
+	trace_req_submit(ifb->name, ifb->res_id, MARS_SLOT_IF, m->op, m->flags, m->pos,
+			 m->len, atomic64_inc_return(&ifb->inflight_reqs));
+	cmd->start_ns = ktime_get_ns();
 	ifb->lower->type->submit(ifb->lower, m);
 	return BLK_STS_OK;
 }
@@ -267,6 +310,8 @@ struct mars_if *mars_if_create(const char *name, struct mars_brick *lower,
 		goto err_nomem;
 	strscpy(ifb->name, name, sizeof(ifb->name));
 	mutex_init(&ifb->open_mutex);
+	spin_lock_init(&ifb->err_lock);
+	ifb->res_id = args->res_id;
 	ifb->queue_depth = args->queue_depth;
 
 	ifb->tag_set.ops = &mars_if_mq_ops;
@@ -385,4 +430,26 @@ void mars_if_info(struct mars_if *ifb, struct mars_dev_info *info)
 	if (ifb->dying)
 		info->state |= MARS_DEV_S_DYING;
 	mutex_unlock(&ifb->open_mutex);
+}
+
+/* The if brick's part of the resource's rstate. */
+void mars_if_state(struct mars_if *ifb, struct mars_rstate *rs)
+{
+	unsigned long flags;
+
+	rs->size = get_capacity(ifb->disk) << SECTOR_SHIFT;
+	rs->inflight_reqs = atomic64_read(&ifb->inflight_reqs);
+	rs->inflight_bytes = atomic64_read(&ifb->inflight_bytes);
+	mutex_lock(&ifb->open_mutex);
+	rs->open_count = ifb->open_count;
+	rs->flags |= ifb->dying ? MARS_RS_F_DYING : MARS_RS_F_EXPOSED;
+	mutex_unlock(&ifb->open_mutex);
+	spin_lock_irqsave(&ifb->err_lock, flags);
+	rs->error_count = ifb->error_count;
+	rs->last_error = ifb->last_error;
+	rs->last_error_where = ifb->last_error_where;
+	rs->last_error_ns = ifb->last_error_ns;
+	spin_unlock_irqrestore(&ifb->err_lock, flags);
+	if (rs->error_count)
+		rs->flags |= MARS_RS_F_DATA_ERROR;
 }

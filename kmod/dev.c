@@ -10,17 +10,26 @@
  * mars_if_destroy() and mars_if_info()). The block layer calls the if brick's
  * open/release with the disk's open_mutex held and they take only open_mutex, and
  * del_gendisk() is called with mars_devs_lock held but not open_mutex: no cycle.
+ * The publisher (state.c) takes mars_devs_lock inside its own mars_state_lock.
+ *
+ * Map slots: every resource owns a res_id, the lowest free slot of the
+ * per-resource maps (0..MARS_RES_MAX-1), for its lifetime; the slot's generation
+ * grows with every resource placed in it. Its counters are reset before the disk
+ * exists, and its rstate slot is cleared after the disk is gone.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/err.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "mars.h"
+#include "mars_trace.h"
 
 struct mars_dev {
 	struct list_head list;		/* in mars_devs, sorted by name */
@@ -29,11 +38,25 @@ struct mars_dev {
 	u32 backend;			/* enum mars_backend */
 	struct mars_brick *lower;	/* the backend brick; our reference */
 	struct mars_if *ifb;
+	u32 res_id;			/* slot in the per-resource maps */
+	u64 gen;			/* slot generation */
+	u32 base_sio_threads;		/* DEV_CREATE/DEV_SET value, 0 = none */
+	/* Applied by the publisher; all mars_devs_lock. */
+	struct mars_tun eff;		/* effective tunables */
+	u64 clamped;			/* per-resource tunables that were invalid */
+	bool tun_mismatch;		/* the mars_rtun slot names another resource */
+	u32 flags;			/* MARS_RS_F_* last published */
 };
 
 static LIST_HEAD(mars_devs);		/* mars_devs_lock */
 static unsigned int mars_nr_devs;	/* mars_devs_lock */
 static DEFINE_MUTEX(mars_devs_lock);
+static DECLARE_BITMAP(mars_res_used, MARS_RES_MAX);	/* mars_devs_lock */
+static u64 mars_res_gen[MARS_RES_MAX];			/* mars_devs_lock */
+
+/* Scratch for publishing one resource; mars_devs_lock. */
+static struct mars_rstate mars_rs;
+static struct mars_res_tun mars_rt;
 
 bool mars_name_valid(const char name[MARS_NAME_MAX])
 {
@@ -124,11 +147,17 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
 		ret = -EEXIST;
 		goto err_unlock;
 	}
-	if (mars_nr_devs >= MARS_DEVS_MAX) {
+	d->res_id = find_first_zero_bit(mars_res_used, MARS_RES_MAX);
+	if (mars_nr_devs >= MARS_DEVS_MAX || d->res_id >= MARS_RES_MAX) {
 		mars_err(c->errmsg, "too many devices (%u)", MARS_DEVS_MAX);
 		ret = -ENOSPC;
 		goto err_unlock;
 	}
+	d->gen = ++mars_res_gen[d->res_id];
+	d->base_sio_threads = c->sio_threads;
+	args.res_id = d->res_id;
+	/* Counters count since create; the disk may see IO once it is added. */
+	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
 
 	/* The backend's aspect goes right after the if brick's per-request state. */
 	d->lower = mars_brick_new(type, NULL, mars_if_aspect_off(), &args, c->errmsg);
@@ -150,8 +179,12 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
 	__module_get(THIS_MODULE);
 	mars_dev_insert_sorted(d);
 	mars_nr_devs++;
+	__set_bit(d->res_id, mars_res_used);
 	mutex_unlock(&mars_devs_lock);
-	pr_info("%s: created over %s (%s)\n", d->name, d->path, type->name);
+	pr_info("%s: created over %s (%s), slot %u\n", d->name, d->path, type->name,
+		d->res_id);
+	trace_res(d->name, d->res_id, 0, 0);
+	mars_state_kick();
 	return 0;
 
 err_put_lower:
@@ -192,6 +225,12 @@ int mars_dev_delete(struct mars_ioc_dev_delete *dd)
 	list_del(&d->list);
 	mars_nr_devs--;
 	pr_info("%s: deleted%s\n", d->name, force ? " (forced)" : "");
+	trace_res(d->name, d->res_id, 1, 0);
+	/* The slot is free again: no stale state, no stale counters. */
+	memset(&mars_rs, 0, sizeof(mars_rs));
+	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
+	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
+	__clear_bit(d->res_id, mars_res_used);
 	mars_dev_free(d);
 	module_put(THIS_MODULE);
 out_unlock:
@@ -257,13 +296,99 @@ int mars_dev_set(struct mars_ioc_dev_set *s)
 			ret = -EINVAL;
 			goto out_unlock;
 		}
+		/*
+		 * The configured base; a mars_rtun override still wins over it at
+		 * the next refresh (architecture.md 5.3).
+		 */
+		d->base_sio_threads = s->sio_threads;
 		ret = d->lower->type->set_threads(d->lower, s->sio_threads);
 		if (ret)
 			mars_err(s->errmsg, "cannot resize the thread pool: %d", ret);
+		else
+			mars_state_kick();
 	}
 out_unlock:
 	mutex_unlock(&mars_devs_lock);
 	return ret;
+}
+
+/* Resolve @d's tunables and apply them. Caller holds mars_devs_lock. */
+static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
+{
+	const struct mars_brick_type *type = d->lower->type;
+	bool have_rt;
+	int ret;
+
+	have_rt = mars_map_read(MARS_MAP_RTUN, d->res_id, &mars_rt, sizeof(mars_rt));
+	mars_tun_resolve(geff, have_rt ? &mars_rt : NULL, d->name, d->base_sio_threads,
+			 &d->eff, &d->clamped, &d->tun_mismatch);
+	if (d->clamped)
+		pr_notice_ratelimited("%s: tunables out of range (mask 0x%llx): clamped or ignored\n",
+				      d->name, d->clamped);
+	if (type->set_threads && type->get_threads(d->lower) != d->eff.sio_threads) {
+		ret = type->set_threads(d->lower, d->eff.sio_threads);
+		if (ret)
+			pr_warn_ratelimited("%s: cannot resize the sio pool to %u: %d\n",
+					    d->name, d->eff.sio_threads, ret);
+	}
+	if (!type->set_threads)
+		d->eff.sio_threads = 0;	/* no pool: say so in the state */
+}
+
+/* Fill and publish @d's rstate slot. Caller holds mars_devs_lock. */
+static void mars_dev_publish(struct mars_dev *d)
+{
+	struct mars_rstate *rs = &mars_rs;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->res_id = d->res_id;
+	rs->gen = d->gen;
+	rs->published_ns = ktime_get_real_ns();
+	memcpy(rs->name, d->name, MARS_NAME_MAX);
+	rs->role = MARS_ROLE_PLAIN;
+	mars_if_state(d->ifb, rs);
+	if (d->lower->info.readonly)
+		rs->flags |= MARS_RS_F_RDONLY;
+	if (d->tun_mismatch)
+		rs->flags |= MARS_RS_F_TUN_MISMATCH;
+	rs->clamped_mask = d->clamped;
+	rs->eff = d->eff;
+	if (rs->flags != d->flags) {
+		trace_state(d->name, d->res_id, rs->role, d->flags, rs->flags);
+		d->flags = rs->flags;
+	}
+	mars_map_publish(MARS_MAP_RSTATE, d->res_id, rs, sizeof(*rs));
+}
+
+u32 mars_dev_refresh_all(const struct mars_tun *geff, bool clear_unused)
+{
+	struct mars_dev *d;
+	u32 id, nr;
+
+	mutex_lock(&mars_devs_lock);
+	list_for_each_entry(d, &mars_devs, list) {
+		mars_dev_apply_tun(d, geff);
+		mars_dev_publish(d);
+	}
+	if (clear_unused) {
+		/* A new rstate map, or one left by an earlier module instance. */
+		memset(&mars_rs, 0, sizeof(mars_rs));
+		for_each_clear_bit(id, mars_res_used, MARS_RES_MAX)
+			mars_map_publish(MARS_MAP_RSTATE, id, &mars_rs, sizeof(mars_rs));
+	}
+	nr = mars_nr_devs;
+	mutex_unlock(&mars_devs_lock);
+	return nr;
+}
+
+void mars_dev_reset_stats(u32 kinds)
+{
+	u32 id;
+
+	mutex_lock(&mars_devs_lock);
+	for_each_set_bit(id, mars_res_used, MARS_RES_MAX)
+		mars_stat_res_reset(id, kinds);
+	mutex_unlock(&mars_devs_lock);
 }
 
 int mars_dev_init(void)

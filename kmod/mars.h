@@ -42,8 +42,11 @@
 /* Reported by MARS_IOC_VERSION and modinfo. */
 #define MARS_VERSION_STRING	"0.2.0"
 
-/* Devices at most (bounds MARS_IOC_DEV_LIST and the registry). */
-#define MARS_DEVS_MAX		1024
+/*
+ * Devices at most (bounds MARS_IOC_DEV_LIST and the registry). Equal to the ABI's
+ * MARS_RES_MAX, so every resource has a slot in the per-resource maps.
+ */
+#define MARS_DEVS_MAX		MARS_RES_MAX
 
 struct mars_brick;
 struct mref;
@@ -113,6 +116,7 @@ struct mars_brick_args {
 	u64 dev_size;			/* bytes, 0 = whole backing (if) */
 	unsigned int threads;		/* sio pool size */
 	unsigned int queue_depth;	/* if */
+	u32 res_id;			/* slot in the per-resource maps (if) */
 };
 
 /* What a backend reports about its backing to the brick above. */
@@ -239,7 +243,52 @@ struct mars_if *mars_if_create(const char *name, struct mars_brick *lower,
 int mars_if_destroy(struct mars_if *ifb, bool force, char *err);
 void mars_if_info(struct mars_if *ifb, struct mars_dev_info *info);
 void mars_if_devt(struct mars_if *ifb, u32 *major, u32 *minor);
+void mars_if_state(struct mars_if *ifb, struct mars_rstate *rs);
 size_t mars_if_aspect_off(void);
+
+/*
+ * maps.c: the BPF maps userspace hands over (docs/architecture.md, section 5).
+ * The module holds one reference per attached map, published under RCU; every
+ * user of a map pointer holds rcu_read_lock(). The statistics helpers work in any
+ * context and never fail an IO: a failed update is a dropped statistic.
+ */
+int mars_maps_attach(struct mars_ioc_map_attach *a);
+void mars_maps_info(struct mars_ioc_map_info *info);
+void mars_maps_exit(void);
+u64 mars_maps_gen(void);
+u64 mars_stat_drops(void);
+void mars_stat_submit(u32 res_id, const struct mref *m);
+void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
+void mars_stat_res_reset(u32 res_id, u32 kinds);
+#define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
+bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);
+void mars_map_publish(u32 kind, u32 key, const void *val, size_t size);
+
+/* mars_lat is filled only while the global tunable lat_hist is 1 (state.c). */
+extern bool mars_lat_on;
+
+/*
+ * state.c: the publisher. A delayed work re-reads the tunable maps, applies the
+ * effective values, and publishes gstate and every resource's rstate, every
+ * state_ms and at once when kicked (create, delete, map attach).
+ */
+void mars_tun_resolve(const struct mars_tun *geff, const struct mars_res_tun *rt,
+		      const char *name, u32 base_sio_threads, struct mars_tun *eff,
+		      u64 *clamped, bool *mismatch);
+void mars_state_kick(void);
+void mars_state_refresh(bool clear_unused);
+int mars_state_init(void);
+void mars_state_exit(void);
+
+/*
+ * dev.c: the publisher's view of the resources. Caller holds no lock; takes
+ * mars_devs_lock. Resolves each resource's tunables against @geff, applies them,
+ * publishes its rstate, and with @clear_unused zeroes the rstate slots no resource
+ * uses. Returns the number of resources.
+ */
+u32 mars_dev_refresh_all(const struct mars_tun *geff, bool clear_unused);
+/* Reset the counters (maps of @kinds) of every live resource; mars_devs_lock. */
+void mars_dev_reset_stats(u32 kinds);
 
 /* mars_ctl.c */
 int mars_ctl_init(void);

@@ -182,6 +182,41 @@ out_free:
 	return ret;
 }
 
+static long mars_ioc_map_attach(struct mars_ioc_map_attach __user *uarg)
+{
+	struct mars_ioc_map_attach a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (!mars_args_ok(a.size, sizeof(a), a.flags, MARS_MAP_ATTACH_F_ALL,
+			  a.reserved, sizeof(a.reserved)) || a.pad)
+		return -EINVAL;
+	memset(a.errmsg, 0, sizeof(a.errmsg));
+	a.map_id = 0;
+	ret = mars_maps_attach(&a);
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long mars_ioc_map_info(struct mars_ioc_map_info __user *uarg)
+{
+	struct mars_ioc_map_info i;
+
+	if (copy_from_user(&i, uarg, sizeof(i)))
+		return -EFAULT;
+	if (!mars_args_ok(i.size, sizeof(i), i.flags, MARS_MAP_INFO_F_ALL,
+			  i.reserved, sizeof(i.reserved)))
+		return -EINVAL;
+	memset(i.errmsg, 0, sizeof(i.errmsg));
+	memset(i.map_id, 0, sizeof(i.map_id));
+	mars_maps_info(&i);
+	if (copy_to_user(uarg, &i, sizeof(i)))
+		return -EFAULT;
+	return 0;
+}
+
 static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
@@ -192,6 +227,10 @@ static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	switch (cmd) {
 	case MARS_IOC_VERSION:
 		return mars_ioc_version(argp);
+	case MARS_IOC_MAP_ATTACH:
+		return mars_ioc_map_attach(argp);
+	case MARS_IOC_MAP_INFO:
+		return mars_ioc_map_info(argp);
 	case MARS_IOC_DEV_CREATE:
 		return mars_ioc_dev_create(argp);
 	case MARS_IOC_DEV_DELETE:

@@ -7,7 +7,8 @@
  * ioctls on /dev/mars-ctl, see mars_ctl.c and include/uapi/linux/mars.h.
  *
  * This file holds module load and unload only. Every resource holds a module
- * reference, so unload happens only when no resource exists.
+ * reference, so unload happens only when no resource exists. Unload stops the
+ * publisher (state.c) before it drops the BPF maps (maps.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,18 +33,33 @@ static int __init mars_init(void)
 	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_list) != 56);
 	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_set) != 208);
 	BUILD_BUG_ON(sizeof(struct mars_dev_info) != 352);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_map_attach) != 184);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_map_info) != 240);
+	BUILD_BUG_ON(sizeof(struct mars_tun) != 136);
+	BUILD_BUG_ON(sizeof(struct mars_res_tun) != 168);
+	BUILD_BUG_ON(sizeof(struct mars_gstate) != 248);
+	BUILD_BUG_ON(sizeof(struct mars_rstate) != 448);
+	BUILD_BUG_ON(sizeof(struct mars_io_ctr) != 128);
+	BUILD_BUG_ON(sizeof(struct mars_lat_key) != 8);
+	BUILD_BUG_ON(sizeof(struct mars_lat_hist) != 336);
+	BUILD_BUG_ON(MARS_DEVS_MAX != MARS_RES_MAX);
 
 	err = mars_dev_init();
 	if (err)
 		return err;
+	err = mars_state_init();
+	if (err)
+		goto err_dev_exit;
 	/* Last: once /dev/mars-ctl exists, userspace can reach everything. */
 	err = mars_ctl_init();
 	if (err)
-		goto err_dev_exit;
+		goto err_state_exit;
 	pr_info("version %s loaded (ABI %u.%u)\n", MARS_VERSION_STRING,
 		MARS_ABI_MAJOR, MARS_ABI_MINOR);
 	return 0;
 
+err_state_exit:
+	mars_state_exit();
 err_dev_exit:
 	mars_dev_exit();
 	return err;
@@ -52,6 +68,8 @@ err_dev_exit:
 static void __exit mars_exit(void)
 {
 	mars_ctl_exit();
+	mars_state_exit();
+	mars_maps_exit();
 	mars_dev_exit();
 	pr_info("unloaded\n");
 }

@@ -45,6 +45,10 @@ static const struct cmd objects[] = {
 	{ "put", do_put, "put KEY VALUE          (low level: tests and repair)" },
 	{ "del", do_del, "del KEY                (low level: tests and repair)" },
 	{ "store", do_store, "store { info | compact | repair }" },
+	{ "maps", do_maps, "maps [show | attach | reset]" },
+	{ "tune", do_tune, "tune [<res>] [key=value ...]" },
+	{ "stats", do_stats, "stats [<res>] [--latency] [--json]" },
+	{ "top", do_top, "top [<res>] [--interval SEC] [--once | --iterations N] [--json]" },
 	{ "help", do_help, "help" },
 	{ NULL, NULL, NULL },
 };
