@@ -175,8 +175,9 @@ static void mars_bio_start(struct mars_bio_aspect *a)
 		break;
 	case MREF_DISCARD:
 	case MREF_WRITE_ZEROES: {
-		struct bio *bio = mars_bio_new(a, 0, m->op == MREF_DISCARD ?
-					       REQ_OP_DISCARD : REQ_OP_WRITE_ZEROES, m->pos);
+		blk_opf_t fua = (m->flags & MREF_F_FUA) ? REQ_FUA : 0;
+		struct bio *bio = mars_bio_new(a, 0, (m->op == MREF_DISCARD ?
+					       REQ_OP_DISCARD : REQ_OP_WRITE_ZEROES) | fua, m->pos);
 
 		bio->bi_iter.bi_size = m->len;
 		mars_bio_send(a, bio);

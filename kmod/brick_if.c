@@ -188,8 +188,6 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 		break;
 	case REQ_OP_WRITE:
 		m->op = MREF_WRITE;
-		if (rq->cmd_flags & REQ_FUA)
-			m->flags |= MREF_F_FUA;
 		break;
 	case REQ_OP_FLUSH:
 		m->op = MREF_FLUSH;
@@ -203,6 +201,13 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 	default:
 		return BLK_STS_NOTSUPP;
 	}
+
+	/*
+	 * With a volatile write cache declared, the block layer passes REQ_FUA down
+	 * on any writing op, DISCARD and WRITE_ZEROES included.
+	 */
+	if (mref_is_write(m) && (rq->cmd_flags & REQ_FUA))
+		m->flags |= MREF_F_FUA;
 
 	if (m->op == MREF_READ || m->op == MREF_WRITE) {
 		sts = mars_if_map_data(rq, cmd);

@@ -40,6 +40,7 @@
 #include <linux/err.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/pagemap.h>
 #include <linux/highmem.h>
 #include <linux/mutex.h>
 #include <linux/namei.h>
@@ -143,6 +144,7 @@ int mars_file_open(struct mars_file_backing *fb, struct mars_backing_info *info,
 		goto err_destroy;
 	}
 	fb->file = file;
+	fb->wb_err = filemap_sample_wb_err(file->f_mapping);
 	inode = mars_file_inode(fb);
 
 	/* The path may have been replaced between the check and the open. */
@@ -271,6 +273,14 @@ int mars_file_flush(struct mars_file_backing *fb)
 out_unlock:
 	mutex_unlock(&fb->sync_lock);
 	atomic64_inc(&fb->flushes);
+	/*
+	 * A writeback error is reported to one fsync of the file only, and that
+	 * may have been a FUA write's range sync or an fsync before this flush
+	 * arrived. Check the mapping against what we sampled at open, so a lost
+	 * write fails every later flush (sticky until the device is re-created).
+	 */
+	if (!ret)
+		ret = filemap_check_wb_err(fb->file->f_mapping, fb->wb_err);
 	return ret;
 }
 
@@ -391,6 +401,9 @@ int mars_file_fallocate(struct mars_file_backing *fb, struct mref *m)
 		ret = file->f_op->fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					    m->pos, m->len);
 	file_end_write(file);
+	/* FUA: the range must be durable (as zeros, or deallocated) on completion. */
+	if (!ret && (m->flags & MREF_F_FUA))
+		ret = vfs_fsync_range(file, m->pos, m->pos + m->len - 1, 1);
 	memalloc_noio_restore(noio);
 
 	if (ret && ret != -EOPNOTSUPP)

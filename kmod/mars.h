@@ -61,7 +61,7 @@ enum mref_op {
 };
 
 /* Request flags. */
-#define MREF_F_FUA	BIT(0)	/* write: durable on the backing when it completes */
+#define MREF_F_FUA	BIT(0)	/* any writing op: durable on the backing when it completes */
 
 /*
  * A request. pos/len/op/flags/bvec are set by the creator and read-only below it.
@@ -213,6 +213,7 @@ struct mars_file_backing {
 	 */
 	u64 sync_started;
 	u64 sync_done;			/* generation of the last fsync finished; sync_lock */
+	errseq_t wb_err;		/* writeback error state sampled at open */
 	/* Generation of the last failed fsync, 0: none; sync_lock */
 	u64 sync_err_gen;
 	int sync_err;			/* error of that failed fsync; sync_lock */
