@@ -12,6 +12,11 @@ setup_file() {
 }
 
 teardown_file() {
+	# After a failed test, leave nothing behind for the next suite.
+	local d
+	for d in td idle1; do
+		"$MARSCTL" dev delete "$d" --force >/dev/null 2>&1
+	done
 	grep -q '^mars ' /proc/modules && rmmod mars
 	rmmod brd 2>/dev/null
 	return 0
@@ -32,7 +37,9 @@ force_delete_under_load() {
 	run timeout 60 bash -c "while kill -0 $fio_pid 2>/dev/null; do sleep 0.2; done"
 	[ "$status" -eq 0 ]
 	wait "$fio_pid" || true
-	[ ! -e /dev/mars/td ]
+	# devtmpfs removes the node asynchronously (devtmpfsd): allow it a moment.
+	run timeout 10 bash -c 'while [ -e /dev/mars/td ]; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
 	# The backing is free again: a new device over it works.
 	run "$MARSCTL" dev create td --data /dev/ram0 --io "$1"
 	[ "$status" -eq 0 ]
@@ -65,7 +72,8 @@ force_delete_under_load() {
 	run "$MARSCTL" dev delete idle1
 	[ "$status" -eq 0 ]
 	rmmod mars
-	[ ! -e /dev/mars/idle1 ]
+	run timeout 10 bash -c 'while [ -e /dev/mars/idle1 ]; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
 	run pgrep '^mars_sio'
 	[ "$status" -eq 1 ]
 	insmod "$MARS_KO"

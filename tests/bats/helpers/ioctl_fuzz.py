@@ -314,8 +314,10 @@ class Fuzzer:
         self.bufs = [arr]
         lst.capacity = cap
         lst.devs = ctypes.addressof(arr)
-        if cap > entries and r.random() < 0.5:
-            # Room for fewer entries than claimed, right before the guard page.
+        if cap > entries:
+            # Room for fewer entries than claimed, right before the guard page:
+            # never a heap array smaller than the capacity, which the module
+            # would rightly fill past its end.
             room = entries * ctypes.sizeof(U.DevInfo)
             lst.devs = self.guard - room if room else self.guard
         elif r.random() < 0.1:
