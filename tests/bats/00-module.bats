@@ -89,7 +89,7 @@ PY
 	require_vm
 	mars_load
 	rmmod mars
-	[ ! -e /dev/mars-ctl ]
+	wait_gone /dev/mars-ctl
 	run "$MARSCTL" version
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"mars.ko: not loaded"* ]]

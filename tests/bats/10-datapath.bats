@@ -574,7 +574,7 @@ raw_refused() {
 	[ -b /dev/mars/r0 ]
 	exec 8<&-
 	dev_delete r0
-	[ ! -e /dev/mars/r0 ]
+	wait_gone /dev/mars/r0
 }
 
 # io_on_fd8 read|write|fsync: one 4k O_DIRECT request (or an fsync) on descriptor
@@ -609,7 +609,7 @@ PY
 		run -0 io_on_fd8 read
 		[ "$output" = OK ]
 		dev_delete --force r0
-		[ ! -e /dev/mars/r0 ]
+		wait_gone /dev/mars/r0
 		[ "$(dev_count)" -eq 0 ]
 		run -0 io_on_fd8 read
 		echo "$backend: read after forced delete: $output"
@@ -810,7 +810,7 @@ PY
 
 @test "the module unloads after all of it, leaving no device or thread behind" {
 	rmmod mars
-	[ ! -e /dev/mars-ctl ]
+	wait_gone /dev/mars-ctl
 	[ ! -e /dev/mars ] || [ -z "$(ls -A /dev/mars)" ]
 	[ "$(sio_threads)" -eq 0 ]
 }

@@ -106,7 +106,7 @@ cfg() {
 	[ "$(jq -r '.kernel[0].action' <<<"$output")" = create ]
 	[ "$(jq .dry_run <<<"$output")" = true ]
 	[ "$(journal_sum)" = "$before" ]
-	[ ! -e /dev/mars/r1 ]
+	wait_gone /dev/mars/r1
 }
 
 # bad CASE-NAME EXPECTED-MESSAGE-PART <<< yaml
@@ -255,7 +255,7 @@ bad() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"remove resource r0"* ]]
-	[ ! -e /dev/mars/r0 ]
+	wait_gone /dev/mars/r0
 	run m get /res/r0/size
 	[ "$status" -eq 1 ]
 	# and back
@@ -269,7 +269,7 @@ bad() {
 	run m down r0
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ ! -e /dev/mars/r0 ]
+	wait_gone /dev/mars/r0
 	[ "$(m get /res/r0/@$H/want/attach)" = down ]
 	[ "$(m --json status r0 | jq -r '.resources[0].disk')" = Detached ]
 	run m down r0
@@ -297,7 +297,7 @@ bad() {
 	m down r0
 	m put /res/r0/@$H/want/attach up
 	rmmod mars
-	[ ! -e /dev/mars/r0 ]
+	wait_gone /dev/mars/r0
 	run m status
 	[[ "$output" == *"Detached"* ]]
 	run m reconcile
@@ -327,14 +327,14 @@ bad() {
 	if m get /res/r1/size >/dev/null 2>&1; then
 		[ -b /dev/mars/r1 ]
 	else
-		[ ! -e /dev/mars/r1 ]
+		wait_gone /dev/mars/r1
 	fi
 	[ -b /dev/mars/r0 ]
 	# now both in order: the final state is b's
 	m apply -f "$b"
 	[ -b /dev/mars/r1 ]
 	m apply -f "$a"
-	[ ! -e /dev/mars/r1 ]
+	wait_gone /dev/mars/r1
 }
 
 @test "get, ls, history, put, del; errors in JSON mode are objects" {

@@ -47,3 +47,15 @@ mars_unload() {
 		rmmod mars
 	fi
 }
+
+# wait_gone PATH: succeed once PATH does not exist. Device nodes are removed by
+# devtmpfs asynchronously, so right after a delete or rmmod they may linger briefly.
+wait_gone() {
+	local _
+	for _ in $(seq 100); do
+		[ -e "$1" ] || return 0
+		sleep 0.1
+	done
+	echo "$1 still exists after 10 s" >&2
+	return 1
+}
