@@ -137,6 +137,10 @@ check-unit: $(UNIT_BINS) $(UNIT_ABINS)
 check-vm: all
 	tests/run-vm $(RESULTS)
 
+# The data path tests that count FLUSH/FUA with the block tracepoint (opt-in).
+check-trace: all
+	MARS_TRACE_TESTS=1 tests/run-vm $(RESULTS) tests/bats/10-datapath.bats
+
 check-harness: all
 	tests/run-harness $(RESULTS)
 

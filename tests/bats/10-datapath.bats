@@ -201,6 +201,12 @@ fs_roundtrip() {
 
 # trace_start DEV: record every bio queued to DEV (event block:block_bio_queue).
 trace_start() {
+	# Opt-in: once in two full runs on 2026-11-26, enabling the block tracepoint
+	# under QEMU TCG left the guest in a soft lockup (a bash writing to tracefs,
+	# CPU 0 not handling timers). Until that is understood, `make check-trace` runs
+	# these tests; the default suite skips them with this reason.
+	[ "${MARS_TRACE_TESTS:-0}" = 1 ] ||
+		skip "block tracepoint tests are opt-in (MARS_TRACE_TESTS=1, make check-trace): TCG soft lockup under investigation"
 	local mm major minor
 	[ -d "$TRACE/events/block/block_bio_queue" ] || skip "no block tracepoints in tracefs"
 	mm=$(stat -L -c '%t %T' "$1")
