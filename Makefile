@@ -50,6 +50,7 @@ help:
 	@echo 'make check         deps + build + every test suite; ends with "N passed, N failed"'
 	@echo 'make check-unit    host unit tests (plain and ASan/UBSan)'
 	@echo 'make check-vm      the BATS suites in one VM boot'
+	@echo 'make check-trace   the opt-in FLUSH/FUA block-tracepoint tests (see docs/testing.md)'
 	@echo 'make check-harness the harness self-test (boots several VMs)'
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
