@@ -7,13 +7,11 @@ load _common
 
 setup_file() {
 	[ -f "${BATS_TEST_DIRNAME}/../../kmod/mars.ko" ] || return 0
-	grep -q '^mars ' /proc/modules && rmmod mars
-	return 0
+	mars_reset
 }
 
 teardown_file() {
-	grep -q '^mars ' /proc/modules && rmmod mars
-	return 0
+	mars_reset
 }
 
 # ioctl helper: ioctl_version SIZE_FIELD FLAGS RESERVED0 [CMD_SIZE] -> prints errno name

@@ -26,13 +26,12 @@ TRACE=/sys/kernel/tracing
 
 setup_file() {
 	[ -f "$MARS_KO" ] || return 0
-	grep -q '^mars ' /proc/modules && rmmod mars
-	return 0
+	mars_reset
 }
 
 teardown_file() {
 	mountpoint -q "$EXT4_MNT" && umount "$EXT4_MNT"
-	grep -q '^mars ' /proc/modules && rmmod mars
+	mars_reset || return 1
 	grep -q '^brd ' /proc/modules && rmmod brd
 	return 0
 }

@@ -7,17 +7,14 @@
 load _common
 
 setup_file() {
-	grep -q '^mars ' /proc/modules || insmod "$MARS_KO"
+	mars_reset
+	insmod "$MARS_KO"
 	modprobe brd rd_nr=1 rd_size=65536
 }
 
 teardown_file() {
 	# After a failed test, leave nothing behind for the next suite.
-	local d
-	for d in td idle1; do
-		"$MARSCTL" dev delete "$d" --force >/dev/null 2>&1
-	done
-	grep -q '^mars ' /proc/modules && rmmod mars
+	mars_reset || return 1
 	rmmod brd 2>/dev/null
 	return 0
 }

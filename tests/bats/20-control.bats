@@ -14,17 +14,11 @@ H=mars-vm
 setup_file() {
 	export S=$BATS_FILE_TMPDIR/store CFG=$BATS_FILE_TMPDIR/cfg
 	mkdir -p "$CFG"
-	if grep -q '^mars ' /proc/modules; then rmmod mars || true; fi
-	return 0
+	mars_reset
 }
 
 teardown_file() {
-	if grep -q '^mars ' /proc/modules; then
-		"$MARSCTL" --store "$S" --host "$H" down r0 --force >/dev/null 2>&1 || true
-		"$MARSCTL" --store "$S" --host "$H" down r1 --force >/dev/null 2>&1 || true
-		rmmod mars || true
-	fi
-	return 0
+	mars_reset
 }
 
 # m ARGS: marsctl on the test store as host mars-vm, loading our mars.ko if needed.
@@ -283,7 +277,16 @@ bad() {
 	run m down r0
 	[ "$status" -eq 1 ]
 	[ "$(m get /res/r0/@$H/want/attach)" = up ]
+	# options may follow the resource name, as in every other command
+	run m down r0 --force
+	echo "$output"
+	[ "$status" -eq 0 ]
 	exec 8<&-
+	wait_gone /dev/mars/r0
+	[ "$(m get /res/r0/@$H/want/attach)" = down ]
+	run m up r0
+	[ "$status" -eq 0 ]
+	[ -b /dev/mars/r0 ]
 	run m up nosuch
 	[ "$status" -eq 1 ]
 }

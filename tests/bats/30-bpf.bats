@@ -13,17 +13,12 @@ DEV=/dev/vda
 PIN=/sys/fs/bpf/mars
 
 setup_file() {
-	grep -q '^mars ' /proc/modules && rmmod mars
+	mars_reset || return 1
 	rm -rf /sys/fs/bpf/mars
-	return 0
 }
 
 teardown_file() {
-	for r in r0 r1; do
-		[ -e "/dev/mars/$r" ] && "$BATS_TEST_DIRNAME/_dev.py" delete "$r" force
-	done
-	grep -q '^mars ' /proc/modules && rmmod mars
-	return 0
+	mars_reset
 }
 
 dev() { "$BATS_TEST_DIRNAME/_dev.py" "$@"; }

@@ -48,6 +48,28 @@ mars_unload() {
 	fi
 }
 
+# mars_reset: no mars device and no mars.ko left, whatever an earlier suite or a
+# failed test left behind. Every suite's setup_file and teardown_file call it, so a
+# leak fails where it happens and says what held the module.
+mars_reset() {
+	local d _
+	grep -q '^mars ' /proc/modules || return 0
+	for d in $("$MARSCTL" --json dev list 2>/dev/null | jq -r '.[].name' 2>/dev/null); do
+		"$MARSCTL" dev delete "$d" --force >/dev/null || echo "mars_reset: cannot delete $d" >&2
+	done
+	for _ in $(seq 50); do
+		rmmod mars 2>/dev/null && return 0
+		sleep 0.1
+	done
+	{
+		echo "mars_reset: mars.ko still in use after 5 s:"
+		grep '^mars ' /proc/modules
+		"$MARSCTL" dev list
+		bpftool prog show 2>/dev/null | grep -i mars
+	} >&2
+	return 1
+}
+
 # wait_gone PATH: succeed once PATH does not exist. Device nodes are removed by
 # devtmpfs asynchronously, so right after a delete or rmmod they may linger briefly.
 wait_gone() {

@@ -315,7 +315,7 @@ int do_apply(int argc, char **argv)
 	int opt, rc = 1, err, changes = 0, failed = 0;
 
 	memset(&c, 0, sizeof(c));
-	optind = 1;
+	optind = 0;	/* glibc: re-initialise, so main's "+" (stop at the first non-option) is dropped */
 	while ((opt = getopt_long(argc, argv, "f:nF", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'f':

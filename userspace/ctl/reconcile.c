@@ -299,7 +299,7 @@ int do_reconcile(int argc, char **argv)
 	bool force = false, dry = false;
 	int opt;
 
-	optind = 1;
+	optind = 0;	/* glibc: re-initialise, so main's "+" (stop at the first non-option) is dropped */
 	while ((opt = getopt_long(argc, argv, "fn", lo, NULL)) != -1) {
 		if (opt == 'f') {
 			force = true;
@@ -335,7 +335,7 @@ int do_daemon(int argc, char **argv)
 	unsigned int backoff = 0, interval = 1;
 	int opt, ifd;
 
-	optind = 1;
+	optind = 0;	/* glibc: re-initialise, so main's "+" (stop at the first non-option) is dropped */
 	while ((opt = getopt_long(argc, argv, "i:", lo, NULL)) != -1) {
 		if (opt == 'i' && atoi(optarg) > 0) {
 			interval = (unsigned int)atoi(optarg);
@@ -413,7 +413,7 @@ static int updown(int argc, char **argv, const char *want)
 	int opt, rc = 1, changes = 0, failed = 0;
 	const struct kv *cur;
 
-	optind = 1;
+	optind = 0;	/* glibc: re-initialise, so main's "+" (stop at the first non-option) is dropped */
 	while ((opt = getopt_long(argc, argv, "f", lo, NULL)) != -1) {
 		if (opt != 'f') {
 			err_msg("usage: marsctl %s RES [--force]", want);
