@@ -208,6 +208,8 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 */
 	if (mref_is_write(m) && (rq->cmd_flags & REQ_FUA))
 		m->flags |= MREF_F_FUA;
+	if (m->op == MREF_WRITE_ZEROES && (rq->cmd_flags & REQ_NOUNMAP))
+		m->flags |= MREF_F_NOUNMAP;
 
 	if (m->op == MREF_READ || m->op == MREF_WRITE) {
 		sts = mars_if_map_data(rq, cmd);

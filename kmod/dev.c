@@ -36,7 +36,9 @@ struct mars_dev {
 	char name[MARS_NAME_MAX];
 	char *path;			/* backing path as given */
 	u32 backend;			/* enum mars_backend */
-	struct mars_brick *lower;	/* the backend brick; our reference */
+	struct mars_brick *lower;	/* the brick under if (logger or backend); our reference */
+	struct mars_brick *data;	/* the data backend (held by lower, or lower itself) */
+	struct mars_brick *logger;	/* the logger, or NULL (plain resource) */
 	struct mars_if *ifb;
 	u32 res_id;			/* slot in the per-resource maps */
 	u64 gen;			/* slot generation */
@@ -102,9 +104,11 @@ static void mars_dev_insert_sorted(struct mars_dev *nd)
 	list_add_tail(&nd->list, &mars_devs);
 }
 
-int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
+int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
+		    struct mars_ioc_dev_create2 *c2, const char *log_dir)
 {
 	const struct mars_brick_type *type = mars_backend_type(c->backend);
+	struct mars_logger_args la = { };
 	struct mars_brick_args args = {
 		.path = path,
 		.name = c->name,
@@ -128,6 +132,18 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
 		mars_err(c->errmsg, "queue_depth %u is above the maximum %u",
 			 c->queue_depth, MARS_QUEUE_DEPTH_MAX);
 		return -EINVAL;
+	}
+	if (c2) {
+		la.log_dir = log_dir;
+		memcpy(la.host, c2->host, sizeof(la.host));
+		memcpy(la.uuid, c2->res_uuid, sizeof(la.uuid));
+		la.ckpt_seq = c2->ckpt_seq;
+		la.ckpt_off = c2->ckpt_off;
+		la.next_log_seq = c2->next_log_seq;
+		la.next_rec_seq = c2->next_rec_seq;
+		la.lamport = c2->lamport;
+		la.no_replay = c->flags & MARS_DEV_CREATE2_F_NO_REPLAY;
+		args.logger = &la;
 	}
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -159,11 +175,27 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path)
 	/* Counters count since create; the disk may see IO once it is added. */
 	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
 
-	/* The backend's aspect goes right after the if brick's per-request state. */
-	d->lower = mars_brick_new(type, NULL, mars_if_aspect_off(), &args, c->errmsg);
-	if (IS_ERR(d->lower)) {
-		ret = PTR_ERR(d->lower);
+	/* The backend's aspect goes right after the per-request state above it. */
+	d->data = mars_brick_new(type, NULL, c2 ? mars_logger_io_size() : mars_if_aspect_off(),
+				 &args, c->errmsg);
+	if (IS_ERR(d->data)) {
+		ret = PTR_ERR(d->data);
 		goto err_unlock;
+	}
+	d->lower = d->data;
+	if (c2) {
+		/* The logger replays (if asked) in its constructor: before the disk exists. */
+		d->logger = mars_brick_new(&mars_logger_type, d->data, mars_if_aspect_off(),
+					   &args, c->errmsg);
+		/* The logger holds the backend now (or it failed): drop ours. */
+		mars_brick_put(d->data);
+		if (IS_ERR(d->logger)) {
+			ret = PTR_ERR(d->logger);
+			goto err_unlock;
+		}
+		d->lower = d->logger;
+		mars_logger_replay_info(d->logger, c2);
+		c2->res_id = d->res_id;
 	}
 	d->ifb = mars_if_create(d->name, d->lower, &args, c->errmsg);
 	if (IS_ERR(d->ifb)) {
@@ -263,8 +295,8 @@ int mars_dev_list(struct mars_dev_info *out, u32 capacity, u32 *count)
 			info->features |= MARS_DEV_FEAT_FUA;
 		if (d->lower->info.readonly)
 			info->state |= MARS_DEV_S_READONLY;
-		if (d->lower->type->get_threads)
-			info->sio_threads = d->lower->type->get_threads(d->lower);
+		if (d->data->type->get_threads)
+			info->sio_threads = d->data->type->get_threads(d->data);
 		n++;
 	}
 	*count = mars_nr_devs;
@@ -290,9 +322,9 @@ int mars_dev_set(struct mars_ioc_dev_set *s)
 		goto out_unlock;
 	}
 	if (s->sio_threads) {
-		if (!d->lower->type->set_threads) {
+		if (!d->data->type->set_threads) {
 			mars_err(s->errmsg, "the %s backend has no thread pool",
-				 d->lower->type->name);
+				 d->data->type->name);
 			ret = -EINVAL;
 			goto out_unlock;
 		}
@@ -301,7 +333,7 @@ int mars_dev_set(struct mars_ioc_dev_set *s)
 		 * the next refresh (architecture.md 5.3).
 		 */
 		d->base_sio_threads = s->sio_threads;
-		ret = d->lower->type->set_threads(d->lower, s->sio_threads);
+		ret = d->data->type->set_threads(d->data, s->sio_threads);
 		if (ret)
 			mars_err(s->errmsg, "cannot resize the thread pool: %d", ret);
 		else
@@ -315,7 +347,7 @@ out_unlock:
 /* Resolve @d's tunables and apply them. Caller holds mars_devs_lock. */
 static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 {
-	const struct mars_brick_type *type = d->lower->type;
+	const struct mars_brick_type *type = d->data->type;
 	bool have_rt;
 	int ret;
 
@@ -325,21 +357,21 @@ static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 	if (d->clamped)
 		pr_notice_ratelimited("%s: tunables out of range (mask 0x%llx): clamped or ignored\n",
 				      d->name, d->clamped);
-	if (type->set_threads && type->get_threads(d->lower) != d->eff.sio_threads) {
-		ret = type->set_threads(d->lower, d->eff.sio_threads);
+	if (type->set_threads && type->get_threads(d->data) != d->eff.sio_threads) {
+		ret = type->set_threads(d->data, d->eff.sio_threads);
 		if (ret)
 			pr_warn_ratelimited("%s: cannot resize the sio pool to %u: %d\n",
 					    d->name, d->eff.sio_threads, ret);
 	}
 	if (!type->set_threads)
 		d->eff.sio_threads = 0;	/* no pool: say so in the state */
+	if (d->logger)
+		mars_logger_set_tun(d->logger, &d->eff);
 }
 
-/* Fill and publish @d's rstate slot. Caller holds mars_devs_lock. */
-static void mars_dev_publish(struct mars_dev *d)
+/* Fill @rs with @d's state. Caller holds mars_devs_lock. */
+static void mars_dev_fill(struct mars_dev *d, struct mars_rstate *rs)
 {
-	struct mars_rstate *rs = &mars_rs;
-
 	memset(rs, 0, sizeof(*rs));
 	rs->res_id = d->res_id;
 	rs->gen = d->gen;
@@ -347,12 +379,22 @@ static void mars_dev_publish(struct mars_dev *d)
 	memcpy(rs->name, d->name, MARS_NAME_MAX);
 	rs->role = MARS_ROLE_PLAIN;
 	mars_if_state(d->ifb, rs);
+	if (d->logger)
+		mars_logger_state(d->logger, rs);
 	if (d->lower->info.readonly)
 		rs->flags |= MARS_RS_F_RDONLY;
 	if (d->tun_mismatch)
 		rs->flags |= MARS_RS_F_TUN_MISMATCH;
 	rs->clamped_mask = d->clamped;
 	rs->eff = d->eff;
+}
+
+/* Fill and publish @d's rstate slot. Caller holds mars_devs_lock. */
+static void mars_dev_publish(struct mars_dev *d)
+{
+	struct mars_rstate *rs = &mars_rs;
+
+	mars_dev_fill(d, rs);
 	if (rs->flags != d->flags) {
 		trace_state(d->name, d->res_id, rs->role, d->flags, rs->flags);
 		d->flags = rs->flags;
@@ -389,6 +431,75 @@ void mars_dev_reset_stats(u32 kinds)
 	for_each_set_bit(id, mars_res_used, MARS_RES_MAX)
 		mars_stat_res_reset(id, kinds);
 	mutex_unlock(&mars_devs_lock);
+}
+
+int mars_dev_state(struct mars_ioc_dev_state *st)
+{
+	struct mars_dev *d;
+	int ret = 0;
+
+	mutex_lock(&mars_devs_lock);
+	d = mars_dev_find(st->name);
+	if (d)
+		mars_dev_fill(d, &st->state);
+	else
+		ret = -ENOENT;
+	mutex_unlock(&mars_devs_lock);
+	if (ret)
+		mars_err(st->errmsg, "no resource %s", st->name);
+	return ret;
+}
+
+/*
+ * Find @name's logger. Caller holds mars_devs_lock, which also keeps the resource
+ * from being deleted while the logger works for the ioctl.
+ */
+static struct mars_brick *mars_dev_logger(const char *name, char *err)
+{
+	struct mars_dev *d = mars_dev_find(name);
+
+	if (!d) {
+		mars_err(err, "no resource %s", name);
+		return ERR_PTR(-ENOENT);
+	}
+	if (!d->logger) {
+		mars_err(err, "%s has no logger (created without a log directory)", name);
+		return ERR_PTR(-EINVAL);
+	}
+	return d->logger;
+}
+
+int mars_dev_log_rotate(struct mars_ioc_log_rotate *r)
+{
+	struct mars_brick *lg;
+	int ret;
+
+	mutex_lock(&mars_devs_lock);
+	lg = mars_dev_logger(r->name, r->errmsg);
+	ret = IS_ERR(lg) ? PTR_ERR(lg) :
+	      mars_logger_rotate(lg, &r->old_seq, &r->old_end, &r->new_seq, r->errmsg);
+	mutex_unlock(&mars_devs_lock);
+	if (!ret)
+		mars_state_kick();
+	return ret;
+}
+
+int mars_dev_emergency(struct mars_ioc_emergency *e)
+{
+	struct mars_brick *lg;
+	int ret;
+
+	if (e->action != MARS_EMERG_LEAVE && e->action != MARS_EMERG_ENTER) {
+		mars_err(e->errmsg, "unknown action %u", e->action);
+		return -EINVAL;
+	}
+	mutex_lock(&mars_devs_lock);
+	lg = mars_dev_logger(e->name, e->errmsg);
+	ret = IS_ERR(lg) ? PTR_ERR(lg) : mars_logger_emergency(lg, e->action, &e->log_seq,
+							      e->errmsg);
+	mutex_unlock(&mars_devs_lock);
+	mars_state_kick();
+	return ret;
 }
 
 int mars_dev_init(void)

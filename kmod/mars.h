@@ -62,6 +62,7 @@ enum mref_op {
 
 /* Request flags. */
 #define MREF_F_FUA	BIT(0)	/* any writing op: durable on the backing when it completes */
+#define MREF_F_NOUNMAP	BIT(1)	/* WRITE_ZEROES: keep the blocks allocated */
 
 /*
  * A request. pos/len/op/flags/bvec are set by the creator and read-only below it.
@@ -109,6 +110,17 @@ struct mars_brick_type {
 	unsigned int (*get_threads)(struct mars_brick *b);
 };
 
+/* The logger's constructor arguments (from MARS_IOC_DEV_CREATE2). */
+struct mars_logger_args {
+	const char *log_dir;		/* parent of resource-<name>/ */
+	char host[MARS_HOST_MAX];
+	u8 uuid[16];
+	u64 ckpt_seq, ckpt_off;		/* replay from here; ckpt_seq 0: no replay */
+	u64 next_log_seq, next_rec_seq, lamport;
+	bool no_replay;
+	const struct mars_tun *tun;	/* initial tunables, or NULL for defaults */
+};
+
 /* Constructor arguments; each type reads the fields it needs. */
 struct mars_brick_args {
 	const char *path;		/* backing path (backends) */
@@ -117,6 +129,7 @@ struct mars_brick_args {
 	unsigned int threads;		/* sio pool size */
 	unsigned int queue_depth;	/* if */
 	u32 res_id;			/* slot in the per-resource maps (if) */
+	const struct mars_logger_args *logger;	/* logger */
 };
 
 /* What a backend reports about its backing to the brick above. */
@@ -151,6 +164,20 @@ static inline bool mref_is_write(const struct mref *m)
 {
 	return m->op == MREF_WRITE || m->op == MREF_DISCARD || m->op == MREF_WRITE_ZEROES;
 }
+
+/*
+ * logger.c: the transaction logger brick. Its lower brick is the data backend,
+ * created with aspect_off = mars_logger_io_size() so the logger can send its own
+ * requests (writeback, replay, reads) down.
+ */
+extern const struct mars_brick_type mars_logger_type;
+size_t mars_logger_io_size(void);
+void mars_logger_set_tun(struct mars_brick *b, const struct mars_tun *eff);
+void mars_logger_state(struct mars_brick *b, struct mars_rstate *rs);
+void mars_logger_replay_info(struct mars_brick *b, struct mars_ioc_dev_create2 *c);
+int mars_logger_rotate(struct mars_brick *b, u64 *old_seq, u64 *old_end, u64 *new_seq,
+		       char *err);
+int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *err);
 
 /* brick.c: the type registry and brick lifetime. */
 extern const struct mars_brick_type mars_sio_type, mars_aio_type, mars_bio_type;
@@ -230,7 +257,11 @@ int mars_file_fallocate(struct mars_file_backing *fb, struct mref *m);
 void mars_mref_iter(struct mref *m, struct iov_iter *iter);
 
 /* dev.c: resources (one graph each) and their registry. */
-int mars_dev_create(struct mars_ioc_dev_create *c, const char *path);
+int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
+		    struct mars_ioc_dev_create2 *c2, const char *log_dir);
+int mars_dev_state(struct mars_ioc_dev_state *s);
+int mars_dev_log_rotate(struct mars_ioc_log_rotate *r);
+int mars_dev_emergency(struct mars_ioc_emergency *e);
 int mars_dev_delete(struct mars_ioc_dev_delete *d);
 int mars_dev_list(struct mars_dev_info *out, u32 capacity, u32 *count);
 int mars_dev_set(struct mars_ioc_dev_set *s);

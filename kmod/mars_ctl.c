@@ -24,6 +24,9 @@
 
 #include "mars.h"
 
+/* Largest logfile number (log-format.md 7). */
+#define MLOG_SEQ_MAX_ABI	999999999ULL
+
 static long mars_ioc_version(struct mars_ioc_version __user *uarg)
 {
 	struct mars_ioc_version v;
@@ -55,18 +58,58 @@ static bool mars_args_ok(u32 size, size_t expect, u32 flags, u32 flags_all,
 	       !memchr_inv(reserved, 0, reserved_size);
 }
 
-static long mars_ioc_dev_create(struct mars_ioc_dev_create __user *uarg)
+/*
+ * Copy a NUL-terminated absolute path of @len bytes from user memory. Returns the
+ * kernel copy or an ERR_PTR with @err set.
+ */
+static char *mars_user_path(u64 uptr, u32 len, const char *what, char *err)
 {
-	struct mars_ioc_dev_create *c;
 	char *path;
+
+	if (len < 2 || len > MARS_PATH_MAX) {
+		mars_err(err, "%s length %u out of range 2..%u", what, len, MARS_PATH_MAX);
+		return ERR_PTR(-EINVAL);
+	}
+	path = memdup_user(u64_to_user_ptr(uptr), len);
+	if (IS_ERR(path)) {
+		mars_err(err, "cannot read the %s", what);
+		return path;
+	}
+	if (strnlen(path, len) != len - 1) {
+		mars_err(err, "%s is not one NUL-terminated string of %u bytes", what, len);
+		kfree(path);
+		return ERR_PTR(-EINVAL);
+	}
+	if (path[0] != '/') {
+		mars_err(err, "%s %s is not absolute", what, path);
+		kfree(path);
+		return ERR_PTR(-EINVAL);
+	}
+	return path;
+}
+
+/* MARS_IOC_DEV_CREATE (v1, plain) and MARS_IOC_DEV_CREATE2 (with a logger). */
+static long mars_ioc_dev_create(void __user *uarg, bool v2)
+{
+	size_t size = v2 ? sizeof(struct mars_ioc_dev_create2) : sizeof(struct mars_ioc_dev_create);
+	struct mars_ioc_dev_create2 *c2 = NULL;
+	struct mars_ioc_dev_create *c;
+	char *path = NULL, *log_dir = NULL;
+	void *buf;
 	long ret;
 
-	c = memdup_user(uarg, sizeof(*c));
-	if (IS_ERR(c))
-		return PTR_ERR(c);
+	buf = memdup_user(uarg, size);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	c = buf;
+	if (v2)
+		c2 = buf;
 	ret = -EINVAL;
-	if (!mars_args_ok(c->size, sizeof(*c), c->flags, MARS_DEV_CREATE_F_ALL,
+	if (!mars_args_ok(c->size, size, c->flags,
+			  v2 ? MARS_DEV_CREATE2_F_ALL : MARS_DEV_CREATE_F_ALL,
 			  c->reserved, sizeof(c->reserved)))
+		goto out_free;
+	if (v2 && (c2->pad || memchr_inv(c2->reserved2, 0, sizeof(c2->reserved2))))
 		goto out_free;
 	memset(c->errmsg, 0, sizeof(c->errmsg));
 	if (!mars_name_valid(c->name)) {
@@ -74,33 +117,113 @@ static long mars_ioc_dev_create(struct mars_ioc_dev_create __user *uarg)
 			 MARS_NAME_LEN);
 		goto out_copy;
 	}
-	if (c->data_path_len < 2 || c->data_path_len > MARS_PATH_MAX) {
-		mars_err(c->errmsg, "data path length %u out of range 2..%u",
-			 c->data_path_len, MARS_PATH_MAX);
-		goto out_copy;
+	if (v2) {
+		if (c2->role != MARS_ROLE_PRIMARY) {
+			mars_err(c->errmsg, "role %u: only primary (%u) is supported",
+				 c2->role, MARS_ROLE_PRIMARY);
+			goto out_copy;
+		}
+		if (c2->log_backend && c2->log_backend != MARS_BACKEND_SIO) {
+			mars_err(c->errmsg, "log backend %u: only sio (%u) is supported",
+				 c2->log_backend, MARS_BACKEND_SIO);
+			ret = -EOPNOTSUPP;
+			goto out_copy;
+		}
+		if (c2->ckpt_seq > MLOG_SEQ_MAX_ABI || c2->next_log_seq > MLOG_SEQ_MAX_ABI) {
+			mars_err(c->errmsg, "logfile number out of range 0..%llu",
+				 (u64)MLOG_SEQ_MAX_ABI);
+			goto out_copy;
+		}
+		log_dir = mars_user_path(c2->log_dir, c2->log_dir_len, "log directory",
+					 c->errmsg);
+		if (IS_ERR(log_dir)) {
+			ret = PTR_ERR(log_dir);
+			log_dir = NULL;
+			goto out_copy;
+		}
 	}
-	path = memdup_user(u64_to_user_ptr(c->data_path), c->data_path_len);
+	path = mars_user_path(c->data_path, c->data_path_len, "data path", c->errmsg);
 	if (IS_ERR(path)) {
 		ret = PTR_ERR(path);
-		mars_err(c->errmsg, "cannot read the data path");
+		path = NULL;
 		goto out_copy;
 	}
-	if (strnlen(path, c->data_path_len) != c->data_path_len - 1) {
-		mars_err(c->errmsg, "data path is not one NUL-terminated string of data_path_len bytes");
-		ret = -EINVAL;
-	} else if (path[0] != '/') {
-		mars_err(c->errmsg, "data path %s is not absolute", path);
-		ret = -EINVAL;
-	} else {
-		ret = mars_dev_create(c, path);
-	}
-	kfree(path);
+	ret = mars_dev_create(c, path, c2, log_dir);
 out_copy:
 	/* Copied back on failure too: errmsg tells the caller why. */
-	if (copy_to_user(uarg, c, sizeof(*c)))
+	if (copy_to_user(uarg, buf, size))
 		ret = -EFAULT;
 out_free:
-	kfree(c);
+	kfree(path);
+	kfree(log_dir);
+	kfree(buf);
+	return ret;
+}
+
+static long mars_ioc_dev_state(struct mars_ioc_dev_state __user *uarg)
+{
+	struct mars_ioc_dev_state *st;
+	long ret;
+
+	st = memdup_user(uarg, sizeof(*st));
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	ret = -EINVAL;
+	if (!mars_args_ok(st->size, sizeof(*st), st->flags, MARS_DEV_STATE_F_ALL,
+			  st->reserved, sizeof(st->reserved)))
+		goto out_free;
+	memset(st->errmsg, 0, sizeof(st->errmsg));
+	memset(&st->state, 0, sizeof(st->state));
+	if (!mars_name_valid(st->name))
+		mars_err(st->errmsg, "invalid resource name");
+	else
+		ret = mars_dev_state(st);
+	if (copy_to_user(uarg, st, sizeof(*st)))
+		ret = -EFAULT;
+out_free:
+	kfree(st);
+	return ret;
+}
+
+static long mars_ioc_log_rotate(struct mars_ioc_log_rotate __user *uarg)
+{
+	struct mars_ioc_log_rotate r;
+	long ret = -EINVAL;
+
+	if (copy_from_user(&r, uarg, sizeof(r)))
+		return -EFAULT;
+	if (!mars_args_ok(r.size, sizeof(r), r.flags, MARS_LOG_ROTATE_F_ALL,
+			  r.reserved, sizeof(r.reserved)))
+		return -EINVAL;
+	memset(r.errmsg, 0, sizeof(r.errmsg));
+	r.old_seq = r.old_end = r.new_seq = 0;
+	if (!mars_name_valid(r.name))
+		mars_err(r.errmsg, "invalid resource name");
+	else
+		ret = mars_dev_log_rotate(&r);
+	if (copy_to_user(uarg, &r, sizeof(r)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long mars_ioc_emergency(struct mars_ioc_emergency __user *uarg)
+{
+	struct mars_ioc_emergency e;
+	long ret = -EINVAL;
+
+	if (copy_from_user(&e, uarg, sizeof(e)))
+		return -EFAULT;
+	if (!mars_args_ok(e.size, sizeof(e), e.flags, MARS_EMERGENCY_F_ALL,
+			  e.reserved, sizeof(e.reserved)) || e.pad)
+		return -EINVAL;
+	memset(e.errmsg, 0, sizeof(e.errmsg));
+	e.log_seq = 0;
+	if (!mars_name_valid(e.name))
+		mars_err(e.errmsg, "invalid resource name");
+	else
+		ret = mars_dev_emergency(&e);
+	if (copy_to_user(uarg, &e, sizeof(e)))
+		ret = -EFAULT;
 	return ret;
 }
 
@@ -232,7 +355,15 @@ static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case MARS_IOC_MAP_INFO:
 		return mars_ioc_map_info(argp);
 	case MARS_IOC_DEV_CREATE:
-		return mars_ioc_dev_create(argp);
+		return mars_ioc_dev_create(argp, false);
+	case MARS_IOC_DEV_CREATE2:
+		return mars_ioc_dev_create(argp, true);
+	case MARS_IOC_DEV_STATE:
+		return mars_ioc_dev_state(argp);
+	case MARS_IOC_LOG_ROTATE:
+		return mars_ioc_log_rotate(argp);
+	case MARS_IOC_EMERGENCY:
+		return mars_ioc_emergency(argp);
 	case MARS_IOC_DEV_DELETE:
 		return mars_ioc_dev_delete(argp);
 	case MARS_IOC_DEV_LIST:

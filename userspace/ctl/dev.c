@@ -18,6 +18,7 @@
  * Exit status: 0 done, 1 refused or failed, 2 usage error (unknown command or option,
  * missing or extra argument, a value that is not a number, size or backend name).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -333,8 +334,43 @@ static void bits_plain(__u32 v, const struct bit_name *names, char *buf, size_t 
 		snprintf(buf, len, "-");
 }
 
-static struct json_object *dev_json(const struct mars_dev_info *d)
+/* The logger's part of a resource's state, for dev list; NULL without a logger. */
+static struct json_object *log_json(int fd, const char *name)
 {
+	struct mars_rstate st;
+	struct json_object *o;
+	char ck[64];
+
+	if (fd < 0 || kdev_state(fd, name, &st, NULL) || !(st.flags & MARS_RS_F_LOGGER))
+		return NULL;
+	o = json_object_new_object();
+	snprintf(ck, sizeof(ck), "%09" PRIu64 ":%" PRIu64, (uint64_t)st.wb_seq,
+		 (uint64_t)st.wb_off);
+	json_object_object_add(o, "seq", json_object_new_uint64(st.log_seq));
+	json_object_object_add(o, "appended", json_object_new_uint64(st.log_appended));
+	json_object_object_add(o, "durable", json_object_new_uint64(st.log_durable));
+	json_object_object_add(o, "durable_rec_seq", json_object_new_uint64(st.durable_rec_seq));
+	json_object_object_add(o, "wb_seq", json_object_new_uint64(st.wb_seq));
+	json_object_object_add(o, "wb_off", json_object_new_uint64(st.wb_off));
+	json_object_object_add(o, "checkpoint", json_object_new_string(ck));
+	json_object_object_add(o, "wb_pending", json_object_new_uint64(st.wb_pending));
+	json_object_object_add(o, "buf_limit", json_object_new_uint64(st.buf_limit));
+	json_object_object_add(o, "replay_bytes", json_object_new_uint64(st.replay_bytes));
+	json_object_object_add(o, "fs_free", json_object_new_uint64(st.log_fs_free));
+	json_object_object_add(o, "emergency",
+			       json_object_new_boolean(!!(st.flags & MARS_RS_F_EMERGENCY)));
+	json_object_object_add(o, "throttled",
+			       json_object_new_boolean(!!(st.flags & MARS_RS_F_THROTTLED)));
+	json_object_object_add(o, "log_error",
+			       json_object_new_boolean(!!(st.flags & MARS_RS_F_LOG_ERROR)));
+	json_object_object_add(o, "data_error",
+			       json_object_new_boolean(!!(st.flags & MARS_RS_F_DATA_ERROR)));
+	return o;
+}
+
+static struct json_object *dev_json(const struct mars_dev_info *d, int fd)
+{
+	struct json_object *lj = log_json(fd, d->name);
 	struct json_object *o = json_object_new_object();
 	char node[sizeof("/dev/mars/") + MARS_NAME_MAX];
 
@@ -355,10 +391,28 @@ static struct json_object *dev_json(const struct mars_dev_info *d)
 			       json_object_new_int64(d->physical_block_size));
 	json_object_object_add(o, "state", bits_json(d->state, state_bits));
 	json_object_object_add(o, "features", bits_json(d->features, feature_bits));
+	if (lj)
+		json_object_object_add(o, "log", lj);
 	return o;
 }
 
-static void list_plain(const struct mars_dev_info *devs, int n)
+/* Under a logger resource's line: its log and writeback position. */
+static void print_log_line(int fd, const char *name)
+{
+	struct mars_rstate st;
+	char pend[24];
+
+	if (kdev_state(fd, name, &st, NULL) || !(st.flags & MARS_RS_F_LOGGER))
+		return;
+	fmt_size(st.wb_pending, pend, sizeof(pend));
+	printf("  log: file %09" PRIu64 ", %" PRIu64 " bytes durable; writeback checkpoint "
+	       "%09" PRIu64 ":%" PRIu64 ", %s pending%s%s\n", (uint64_t)st.log_seq,
+	       (uint64_t)st.log_durable, (uint64_t)st.wb_seq, (uint64_t)st.wb_off, pend,
+	       st.flags & MARS_RS_F_EMERGENCY ? ", EMERGENCY (writing through)" : "",
+	       st.flags & MARS_RS_F_LOG_ERROR ? ", LOG ERROR" : "");
+}
+
+static void list_plain(const struct mars_dev_info *devs, int n, int fd)
 {
 	int w = (int)strlen("NAME");
 
@@ -384,6 +438,7 @@ static void list_plain(const struct mars_dev_info *devs, int n)
 		printf("%-*s  %-7s  %-7s  %-9s  %-7s  %5u  %4u  %-8s  %-8s  %s\n", w, d->name,
 		       num, backend_name(d->backend), size, threads, d->queue_depth,
 		       d->open_count, block, state, d->data_path);
+		print_log_line(fd, d->name);
 	}
 }
 
@@ -417,18 +472,20 @@ static int do_dev_list(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 	n = list_fetch(fd, &devs);
-	close(fd);
-	if (n < 0)
+	if (n < 0) {
+		close(fd);
 		return 1;
+	}
 	if (g_opts.json) {
 		struct json_object *a = json_object_new_array();
 
 		for (int i = 0; i < n; i++)
-			json_object_array_add(a, dev_json(&devs[i]));
+			json_object_array_add(a, dev_json(&devs[i], fd));
 		json_print(a);
 	} else {
-		list_plain(devs, n);
+		list_plain(devs, n, fd);
 	}
+	close(fd);
 	free(devs);
 	return 0;
 }
@@ -460,7 +517,7 @@ static void print_created(int fd, const char *name, const char *path, __u32 back
 	if (n > 0)
 		d = kdev_find(devs, (size_t)n, name);
 	if (g_opts.json) {
-		struct json_object *o = d ? dev_json(d) : json_object_new_object();
+		struct json_object *o = d ? dev_json(d, fd) : json_object_new_object();
 
 		if (!d)
 			json_object_object_add(o, "name", json_object_new_string(name));
@@ -472,6 +529,93 @@ static void print_created(int fd, const char *name, const char *path, __u32 back
 	free(devs);
 }
 
+/*
+ * The logfiles of @host in @dir: lowest and highest number (0, 0: none). Other
+ * hosts' files and other names are ignored.
+ */
+static int logdir_scan(const char *dir, const char *host, uint64_t *lo, uint64_t *hi)
+{
+	size_t hl = strlen(host);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	*lo = *hi = 0;
+	if (!d) {
+		err_msg("dev create: cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		uint64_t seq = 0;
+		int i;
+
+		/* log-<9 digits>-<host> */
+		if (strncmp(n, "log-", 4) || strlen(n) != 4 + 9 + 1 + hl || n[13] != '-' ||
+		    strcmp(n + 14, host))
+			continue;
+		for (i = 4; i < 13; i++) {
+			if (n[i] < '0' || n[i] > '9')
+				break;
+			seq = seq * 10 + (uint64_t)(n[i] - '0');
+		}
+		if (i != 13 || !seq)
+			continue;
+		if (!*lo || seq < *lo)
+			*lo = seq;
+		if (seq > *hi)
+			*hi = seq;
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Create <log_dir>/resource-<name> (0700) if needed and choose the replay start
+ * and the next logfile number: replay from --replay-from, else from the oldest
+ * logfile of this host (replay is idempotent, and the kernel starts after the
+ * last drained end it finds); new files after the newest one.
+ */
+static int logdir_prepare(const char *log_dir, const char *name, const char *replay_from,
+			  struct kdev_create_args *c)
+{
+	char dir[PATH_MAX];
+	uint64_t lo, hi;
+	struct stat st;
+
+	if (stat(log_dir, &st) || !S_ISDIR(st.st_mode)) {
+		err_msg("dev create: --log-dir %s is not a directory", log_dir);
+		return -1;
+	}
+	if (snprintf(dir, sizeof(dir), "%s/resource-%s", log_dir, name) >= (int)sizeof(dir)) {
+		err_msg("dev create: --log-dir path too long");
+		return -1;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err_msg("dev create: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (logdir_scan(dir, g_opts.host, &lo, &hi))
+		return -1;
+	c->next_log_seq = hi + 1;
+	if (replay_from) {
+		unsigned long long seq, off;
+		int used = 0;
+
+		if (sscanf(replay_from, "%llu:%llu%n", &seq, &off, &used) != 2 ||
+		    replay_from[used] || !seq || seq > 999999999ULL) {
+			err_msg("dev create: --replay-from '%s' is not SEQ:OFFSET (e.g. "
+				"000000007:4096)", replay_from);
+			return -1;
+		}
+		c->ckpt_seq = seq;
+		c->ckpt_off = off;
+	} else if (lo) {
+		c->ckpt_seq = lo;
+		c->ckpt_off = 0;
+	}
+	return 0;
+}
+
 static int do_dev_create(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -480,11 +624,17 @@ static int do_dev_create(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "queue-depth", required_argument, NULL, 'q' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "replay-from", required_argument, NULL, 'R' },
+		{ "no-replay", no_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kdev_create_args c = { 0 };
+	const char *log_dir = NULL, *replay_from = NULL;
+	bool no_replay = false;
+	char *log_abs = NULL;
 	char msg[MARS_ERRMSG_MAX];
 	const char *data = NULL, *name;
 	__u32 backend = MARS_BACKEND_SIO, threads = 0, qd = 0, lbs;
@@ -494,8 +644,17 @@ static int do_dev_create(int argc, char **argv)
 	int opt, fd, err, rc = 1;
 
 	cmd_getopt_reset();
-	while ((opt = cmd_getopt("create", argc, argv, ":d:i:s:t:q:jh", longopts)) != -1) {
+	while ((opt = cmd_getopt("create", argc, argv, ":d:i:s:t:q:L:R:Njh", longopts)) != -1) {
 		switch (opt) {
+		case 'L':
+			log_dir = optarg;
+			break;
+		case 'R':
+			replay_from = optarg;
+			break;
+		case 'N':
+			no_replay = true;
+			break;
 		case 'd':
 			data = optarg;
 			break;
@@ -554,6 +713,29 @@ static int do_dev_create(int argc, char **argv)
 
 	if (check_name("create", name))
 		return 1;
+	if ((replay_from || no_replay) && !log_dir) {
+		err_msg("dev create: --replay-from and --no-replay need --log-dir");
+		return 2;
+	}
+	if (replay_from && no_replay) {
+		err_msg("dev create: --replay-from and --no-replay exclude each other");
+		return 2;
+	}
+	if (log_dir) {
+		log_abs = absolute_path(log_dir);
+		if (!log_abs || strlen(log_abs) >= MARS_PATH_MAX) {
+			err_msg("dev create: cannot make '%s' an absolute path", log_dir);
+			free(log_abs);
+			return 1;
+		}
+		if (logdir_prepare(log_abs, name, replay_from, &c)) {
+			free(log_abs);
+			return 1;
+		}
+		c.log_dir = log_abs;
+		c.host = g_opts.host;
+		c.no_replay = no_replay;
+	}
 	if (have_threads && backend != MARS_BACKEND_SIO) {
 		err_msg("dev create: --threads applies to the sio backend only");
 		return 2;
@@ -618,12 +800,24 @@ static int do_dev_create(int argc, char **argv)
 		goto out_close;
 	}
 	rc = 0;
+	if (log_dir && c.replay_records && !g_opts.json) {
+		double secs = (double)c.replay_ns / 1e9;
+
+		fprintf(stderr, "marsctl: %s: replayed %" PRIu64 " records, %" PRIu64
+			" bytes in %.3f s (%.1f MB/s); log ended in file %" PRIu64
+			" at %" PRIu64 ", continues in file %" PRIu64 "\n", name,
+			(uint64_t)c.replay_records, (uint64_t)c.replay_bytes, secs,
+			secs > 0 ? (double)c.replay_bytes / secs / 1e6 : 0.0,
+			(uint64_t)c.replay_end_seq, (uint64_t)c.replay_end_off,
+			(uint64_t)c.log_seq);
+	}
 	if (g_opts.json || g_opts.verbose)
 		print_created(fd, name, path, backend);
 out_close:
 	close(fd);
 out_free:
 	free(path);
+	free(log_abs);
 	return rc;
 }
 

@@ -32,16 +32,17 @@ static int copy_name(char *dst, const char *name, char *msg)
 	return 0;
 }
 
-int kdev_create(int fd, const struct kdev_create_args *a, char *msg)
+int kdev_create(int fd, struct kdev_create_args *a, char *msg)
 {
-	struct mars_ioc_dev_create c;
+	struct mars_ioc_dev_create2 c2;
+	struct mars_ioc_dev_create *c = &c2.base;
 	char *abs = NULL;
 	const char *path = a->data_path;
 	int err;
 
-	memset(&c, 0, sizeof(c));
-	c.size = sizeof(c);
-	err = copy_name(c.name, a->name, msg);
+	memset(&c2, 0, sizeof(c2));
+	c->size = a->log_dir ? sizeof(c2) : sizeof(*c);
+	err = copy_name(c->name, a->name, msg);
 	if (err)
 		return err;
 	/* The module takes absolute paths only (it shows them back in dev list). */
@@ -54,20 +55,105 @@ int kdev_create(int fd, const struct kdev_create_args *a, char *msg)
 		}
 		path = abs;
 	}
-	c.data_path = (uintptr_t)path;
-	c.data_path_len = strlen(path) + 1;
-	c.backend = a->backend;
-	c.dev_size = a->size;
-	c.sio_threads = a->sio_threads;
-	c.queue_depth = a->queue_depth;
-	if (ioctl(fd, MARS_IOC_DEV_CREATE, &c) < 0) {
+	c->data_path = (uintptr_t)path;
+	c->data_path_len = strlen(path) + 1;
+	c->backend = a->backend;
+	c->dev_size = a->size;
+	c->sio_threads = a->sio_threads;
+	c->queue_depth = a->queue_depth;
+	if (a->log_dir) {
+		if (!a->host || !a->host[0] || strlen(a->host) >= MARS_HOST_MAX) {
+			free(abs);
+			set_msg(msg, "host name must be 1..63 bytes", EINVAL);
+			return -EINVAL;
+		}
+		c->flags = a->no_replay ? MARS_DEV_CREATE2_F_NO_REPLAY : 0;
+		c2.role = MARS_ROLE_PRIMARY;
+		c2.log_dir = (uintptr_t)a->log_dir;
+		c2.log_dir_len = strlen(a->log_dir) + 1;
+		memcpy(c2.host, a->host, strlen(a->host));
+		c2.ckpt_seq = a->ckpt_seq;
+		c2.ckpt_off = a->ckpt_off;
+		c2.next_log_seq = a->next_log_seq;
+	}
+	if (ioctl(fd, a->log_dir ? MARS_IOC_DEV_CREATE2 : MARS_IOC_DEV_CREATE, &c2) < 0) {
 		err = errno;
 		free(abs);
-		c.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, c.errmsg, err);
+		c->errmsg[MARS_ERRMSG_MAX - 1] = 0;
+		set_msg(msg, c->errmsg, err);
 		return -err;
 	}
 	free(abs);
+	a->replay_records = c2.replay_records;
+	a->replay_bytes = c2.replay_bytes;
+	a->replay_ns = c2.replay_ns;
+	a->replay_end_seq = c2.replay_end_seq;
+	a->replay_end_off = c2.replay_end_off;
+	a->log_seq = c2.log_seq;
+	return 0;
+}
+
+int kdev_state(int fd, const char *name, struct mars_rstate *st, char *msg)
+{
+	struct mars_ioc_dev_state s;
+	int err;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	err = copy_name(s.name, name, msg);
+	if (err)
+		return err;
+	if (ioctl(fd, MARS_IOC_DEV_STATE, &s) < 0) {
+		err = errno;
+		s.errmsg[MARS_ERRMSG_MAX - 1] = 0;
+		set_msg(msg, s.errmsg, err);
+		return -err;
+	}
+	*st = s.state;
+	return 0;
+}
+
+int kdev_log_rotate(int fd, const char *name, uint64_t *old_seq, uint64_t *old_end,
+		    uint64_t *new_seq, char *msg)
+{
+	struct mars_ioc_log_rotate r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	err = copy_name(r.name, name, msg);
+	if (err)
+		return err;
+	if (ioctl(fd, MARS_IOC_LOG_ROTATE, &r) < 0) {
+		err = errno;
+		r.errmsg[MARS_ERRMSG_MAX - 1] = 0;
+		set_msg(msg, r.errmsg, err);
+		return -err;
+	}
+	*old_seq = r.old_seq;
+	*old_end = r.old_end;
+	*new_seq = r.new_seq;
+	return 0;
+}
+
+int kdev_emergency(int fd, const char *name, uint32_t action, uint64_t *log_seq, char *msg)
+{
+	struct mars_ioc_emergency e;
+	int err;
+
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	e.action = action;
+	err = copy_name(e.name, name, msg);
+	if (err)
+		return err;
+	if (ioctl(fd, MARS_IOC_EMERGENCY, &e) < 0) {
+		err = errno;
+		e.errmsg[MARS_ERRMSG_MAX - 1] = 0;
+		set_msg(msg, e.errmsg, err);
+		return -err;
+	}
+	*log_seq = e.log_seq;
 	return 0;
 }
 

@@ -59,7 +59,8 @@ int ctl_open(void);
  * and prefixed as main's usage() prints table entries ("  marsctl ").
  */
 #define DEV_USAGE_CREATE	"create RES --data PATH [--io sio|aio|bio] [--size BYTES] " \
-				"[--threads N] [--queue-depth N]"
+				"[--threads N] [--queue-depth N]\n" \
+				"      [--log-dir DIR [--replay-from SEQ:OFFSET | --no-replay]]"
 #define DEV_USAGE_DELETE	"delete RES [--force]"
 #define DEV_USAGE_LIST		"list [--json]"
 #define DEV_USAGE_SET		"set RES --threads N"

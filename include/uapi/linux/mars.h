@@ -32,7 +32,7 @@
  * minor number grows when ioctls or fields are added.
  */
 #define MARS_ABI_MAJOR		1
-#define MARS_ABI_MINOR		1	/* 1: maps (issue 5) */
+#define MARS_ABI_MINOR		2	/* 1: maps (issue 5); 2: logger (issue 4) */
 
 /* ioctl type byte of every mars ioctl ('M' is taken by several drivers). */
 #define MARS_IOC_MAGIC		0xB7
@@ -42,8 +42,9 @@
  * uses a capability (docs/architecture.md, 4.3).
  */
 #define MARS_FEAT_DEV		(1ULL << 0)	/* DEV_CREATE/DELETE/LIST/SET; sio, aio, bio */
+#define MARS_FEAT_LOGGER	(1ULL << 1)	/* DEV_CREATE2, DEV_STATE, LOG_ROTATE, EMERGENCY */
 #define MARS_FEAT_MAPS		(1ULL << 2)	/* MAP_ATTACH/MAP_INFO, map ABI 1 */
-#define MARS_FEAT_ALL		(MARS_FEAT_DEV | MARS_FEAT_MAPS)
+#define MARS_FEAT_ALL		(MARS_FEAT_DEV | MARS_FEAT_LOGGER | MARS_FEAT_MAPS)
 
 /* Flags of struct mars_ioc_version: none are defined; must be 0. */
 #define MARS_VERSION_F_ALL	0U
@@ -213,6 +214,89 @@ struct mars_ioc_dev_set {
 #define MARS_IOC_DEV_DELETE	_IOWR(MARS_IOC_MAGIC, 0x11, struct mars_ioc_dev_delete)
 #define MARS_IOC_DEV_LIST	_IOWR(MARS_IOC_MAGIC, 0x12, struct mars_ioc_dev_list)
 #define MARS_IOC_DEV_SET	_IOWR(MARS_IOC_MAGIC, 0x13, struct mars_ioc_dev_set)
+
+/*
+ * The transaction logger (issue 4; docs/architecture.md 3.3-3.10, log-format.md).
+ *
+ * MARS_IOC_DEV_CREATE2: DEV_CREATE with a logger between if and the data backend.
+ * base.size is sizeof(struct mars_ioc_dev_create2); base.flags takes
+ * MARS_DEV_CREATE2_F_*. Logfiles are <log_dir>/resource-<name>/log-<seq>-<host>;
+ * the directory must exist. When ckpt_seq is non-zero and NO_REPLAY is not set,
+ * the module first replays the logfiles ckpt_seq, ckpt_seq + 1, ... of this host
+ * (from ckpt_off in the first) until the next one does not exist, and exposes the
+ * device only after the replay finished and the data device was flushed. A fatal
+ * log error fails the ioctl with -EUCLEAN and errmsg naming file, offset and
+ * reason (the device is not created). New logfiles start at
+ * max(next_log_seq, last replayed + 1) (+ 2 after an emergency end).
+ */
+#define MARS_DEV_CREATE2_F_NO_REPLAY	(1U << 0)	/* skip replay: acknowledged writes may be lost */
+#define MARS_DEV_CREATE2_F_ALL		MARS_DEV_CREATE2_F_NO_REPLAY
+
+#define MARS_HOST_MAX		64	/* host name field, NUL-padded; 1..63 characters */
+
+struct mars_ioc_dev_create2 {
+	struct mars_ioc_dev_create base;	/* as DEV_CREATE; base.size = sizeof(this) */
+	__u32 res_id;			/* out: slot in the per-resource maps */
+	__u32 role;			/* in: MARS_ROLE_PRIMARY (the only one so far) */
+	__u64 log_dir;			/* in: user pointer to the log directory's path */
+	__u32 log_dir_len;		/* in: bytes at log_dir, including the NUL */
+	__u32 log_backend;		/* in: 0 or MARS_BACKEND_SIO (buffered writes, fdatasync) */
+	char host[MARS_HOST_MAX];	/* in: this host's name, used in logfile names */
+	__u8 res_uuid[16];		/* in: written into logfile headers; zero = unknown */
+	__u64 ckpt_seq;			/* in: replay from logfile ckpt_seq ... */
+	__u64 ckpt_off;			/* in: ... at this offset (0 = from its start) */
+	__u64 next_log_seq;		/* in: first logfile number to write, at least 1 */
+	__u64 next_rec_seq;		/* in: first record sequence number, at least 1 */
+	__u64 lamport;			/* in: floor of the log's Lamport clock, ns */
+	__u64 replay_records;		/* out: records replayed */
+	__u64 replay_bytes;		/* out: bytes written to the data device by replay */
+	__u64 replay_ns;		/* out: time the replay took */
+	__u64 replay_end_seq;		/* out: where replay ended (file, offset) */
+	__u64 replay_end_off;
+	__u64 log_seq;			/* out: the logfile the module writes now */
+	__u32 replay_outcome;		/* out: scan outcome of the last file (lib/mlog/mlog.h) */
+	__u32 pad;			/* in: must be 0 */
+	__u64 reserved2[4];		/* in: must be 0 */
+};
+
+/*
+ * MARS_IOC_LOG_ROTATE: close the current logfile with an EOF record and continue
+ * in the next one. -EINVAL: no logger; -EAGAIN: in emergency mode.
+ */
+struct mars_ioc_log_rotate {
+	__u32 size;			/* in: sizeof(struct mars_ioc_log_rotate) */
+	__u32 flags;			/* in: must be 0 */
+	char name[MARS_NAME_MAX];	/* in */
+	__u64 old_seq;			/* out: the file that was closed */
+	__u64 old_end;			/* out: its size, EOF record included */
+	__u64 new_seq;			/* out: the file written now */
+	char errmsg[MARS_ERRMSG_MAX];	/* out */
+	__u64 reserved[4];		/* in: must be 0 */
+};
+
+#define MARS_LOG_ROTATE_F_ALL	0U
+
+/*
+ * MARS_IOC_EMERGENCY: leave emergency mode (the log continues in file N + 2 after
+ * a GAP record), or enter it (tests, or an operator who wants the log off).
+ * -EINVAL: no logger or wrong state; -ENOSPC: leaving refused while the log
+ * filesystem has less than 2 * emerg_free_mb free.
+ */
+#define MARS_EMERG_LEAVE	1
+#define MARS_EMERG_ENTER	2
+
+struct mars_ioc_emergency {
+	__u32 size;			/* in: sizeof(struct mars_ioc_emergency) */
+	__u32 flags;			/* in: must be 0 */
+	char name[MARS_NAME_MAX];	/* in */
+	__u32 action;			/* in: MARS_EMERG_* */
+	__u32 pad;			/* in: must be 0 */
+	__u64 log_seq;			/* out: the logfile written after leaving */
+	char errmsg[MARS_ERRMSG_MAX];	/* out */
+	__u64 reserved[4];		/* in: must be 0 */
+};
+
+#define MARS_EMERGENCY_F_ALL	0U
 
 /*
  * BPF maps (docs/architecture.md, section 5).
@@ -554,5 +638,25 @@ struct mars_ioc_map_info {
 
 #define MARS_IOC_MAP_ATTACH	_IOWR(MARS_IOC_MAGIC, 0x01, struct mars_ioc_map_attach)
 #define MARS_IOC_MAP_INFO	_IOWR(MARS_IOC_MAGIC, 0x02, struct mars_ioc_map_info)
+
+/*
+ * MARS_IOC_DEV_STATE: the state of one resource, filled as for mars_rstate, also
+ * when no map is attached. In: size, name; out: the rest (errmsg on failure).
+ */
+struct mars_ioc_dev_state {
+	__u32 size;			/* in: sizeof(struct mars_ioc_dev_state) */
+	__u32 flags;			/* in: must be 0 */
+	char name[MARS_NAME_MAX];	/* in */
+	char errmsg[MARS_ERRMSG_MAX];	/* out */
+	__u64 reserved[4];		/* in: must be 0 */
+	struct mars_rstate state;	/* out */
+};
+
+#define MARS_DEV_STATE_F_ALL	0U
+
+#define MARS_IOC_DEV_CREATE2	_IOWR(MARS_IOC_MAGIC, 0x10, struct mars_ioc_dev_create2)
+#define MARS_IOC_DEV_STATE	_IOWR(MARS_IOC_MAGIC, 0x16, struct mars_ioc_dev_state)
+#define MARS_IOC_LOG_ROTATE	_IOWR(MARS_IOC_MAGIC, 0x20, struct mars_ioc_log_rotate)
+#define MARS_IOC_EMERGENCY	_IOWR(MARS_IOC_MAGIC, 0x24, struct mars_ioc_emergency)
 
 #endif /* _UAPI_LINUX_MARS_H */

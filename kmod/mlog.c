@@ -1,0 +1,1 @@
+../lib/mlog/mlog.c
