@@ -74,6 +74,8 @@ enum lg_mode { LG_NORMAL, LG_ENTERING, LG_EMERGENCY, LG_LEAVING };
 /* Extents per writeback batch at most. */
 #define LG_WB_BATCH		256
 #define LG_PATH_MAX		512
+/* Longest wait of an appended record for its sync without a FLUSH (group commit). */
+#define LG_COMMIT_DELAY		max(1, HZ / 100)
 
 struct lg_ext {
 	struct rb_node rb;		/* lg->tree while in_tree */
@@ -135,6 +137,7 @@ struct mars_logger {
 	char host[MARS_HOST_MAX];
 	u8 uuid[16];
 	char *dir;			/* <log_dir>/resource-<name> */
+	struct path dir_path;		/* for statfs, also while no file is open */
 	u32 lbs;
 	mempool_t *io_pool;		/* struct lg_io + the backend's aspect */
 	size_t io_size;
@@ -174,6 +177,7 @@ struct mars_logger {
 	struct bio_vec *bvecs;
 	unsigned int max_bvecs;
 	unsigned long next_statfs;
+	unsigned long unsynced_since;	/* jiffies of the oldest unsynced append */
 	u64 fs_free, fs_size;
 	u64 emerg_since_ns;
 	u64 rot_old_seq, rot_old_end;
@@ -849,7 +853,7 @@ static void lg_statfs(struct mars_logger *lg, bool force)
 	if (!force && time_before(jiffies, lg->next_statfs))
 		return;
 	lg->next_statfs = jiffies + HZ / 10;
-	if (lg->logf && !vfs_statfs(&lg->logf->f_path, &st)) {
+	if (lg->dir_path.dentry && !vfs_statfs(&lg->dir_path, &st)) {
 		WRITE_ONCE(lg->fs_free, (u64)st.f_bavail * st.f_bsize);
 		WRITE_ONCE(lg->fs_size, (u64)st.f_blocks * st.f_bsize);
 	}
@@ -1010,7 +1014,14 @@ static int mars_logd(void *data)
 		loff_t pos;
 		int ret;
 
-		wait_event(lg->logd_wq, lg_logd_wake(lg));
+		/*
+		 * Unsynced records wait at most LG_COMMIT_DELAY for more to join
+		 * their sync; FUA writes and FLUSHes wake us at once.
+		 */
+		if (lg->log_appended > lg->log_durable)
+			wait_event_timeout(lg->logd_wq, lg_logd_wake(lg), LG_COMMIT_DELAY);
+		else
+			wait_event(lg->logd_wq, lg_logd_wake(lg));
 		spin_lock(&lg->lock);
 		enter = lg->enter_req;
 		lg->enter_req = false;
@@ -1041,6 +1052,8 @@ static int mars_logd(void *data)
 				lg_enter_emergency(lg, "log write failed");
 				continue;
 			}
+			if (lg->log_appended == lg->log_durable)
+				lg->unsynced_since = jiffies;
 			lg->log_appended = pos;
 			spin_lock(&lg->lock);
 			list_splice_tail_init(&batch, &lg->unsyncq);
@@ -1048,8 +1061,13 @@ static int mars_logd(void *data)
 		}
 
 		spin_lock(&lg->lock);
-		need_sync = !list_empty(&lg->flushq) || list_empty(&lg->logq) || rotate ||
-			    lg->stopping;
+		/*
+		 * Sync for a waiting FLUSH, rotation, shutdown, a full sync window, or
+		 * when records have waited long enough (writeback waits for them).
+		 */
+		need_sync = !list_empty(&lg->flushq) || rotate || lg->stopping ||
+			    (list_empty(&lg->logq) &&
+			     time_after_eq(jiffies, lg->unsynced_since + LG_COMMIT_DELAY));
 		spin_unlock(&lg->lock);
 		if (lg->log_appended - lg->log_durable >= lg->sync_bytes)
 			need_sync = true;
@@ -1501,6 +1519,11 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 			spin_unlock(&lg->lock);
 		}
 	}
+	/* The file is closed for good: its space can be freed once it is deleted. */
+	if (lg->logf) {
+		fput(lg->logf);
+		lg->logf = NULL;
+	}
 	spin_lock(&lg->lock);
 	/* The canonical position after file N's end. */
 	lg->wb_seq = lg->log_seq + 1;
@@ -1518,6 +1541,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *err)
 {
 	struct mars_logger *lg = to_lg(b);
+	unsigned int noio;
 	u64 old, next;
 	int ret = 0;
 
@@ -1561,9 +1585,12 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 	/* File N ended with EOF(EMERGENCY); N + 1 stays unused; N + 2 starts with GAP. */
 	old = lg->log_seq;
 	next = old + 2;
+	/* Requests are stalled: no allocation may wait for our own device's IO. */
+	noio = memalloc_noio_save();
 	ret = lg_log_create(lg, next, err);
 	if (!ret)
 		ret = lg_log_meta(lg, MLOG_T_GAP, 0, old);
+	memalloc_noio_restore(noio);
 	if (ret) {
 		if (!err[0])
 			mars_err(err, "cannot start logfile %llu: %d", next, ret);
@@ -1901,7 +1928,7 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	char *path;
 	u8 *buf;
 	u64 n = 0, i, start_i = 0, start_off = off, s;
-	u64 t0 = ktime_get_ns();
+	u64 t0 = ktime_get_ns(), t1;
 	int ret = 0;
 
 	ri = kvcalloc(LG_REPLAY_FILES_MAX, sizeof(*ri), GFP_KERNEL);
@@ -1950,6 +1977,7 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		ret = -E2BIG;
 		goto out;
 	}
+	t1 = ktime_get_ns();
 	/* Replay starts after the last EOF(DRAINED) at or after the checkpoint. */
 	for (i = 0; i < n; i++)
 		if (ri[i].drained_after && (i > 0 || ri[i].drained_after > off)) {
@@ -1999,8 +2027,9 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		*next_seq = ri[n - 1].seq + 1;
 	}
 	lg->replay_ns = ktime_get_ns() - t0;
-	pr_info("%s: replayed %llu records, %llu bytes from %llu file(s) in %llu ms; log ends in file %llu at %llu (%s)\n",
+	pr_info("%s: replayed %llu records, %llu bytes from %llu file(s) in %llu ms (scan %llu ms); log ends in file %llu at %llu (%s)\n",
 		lg->name, lg->replay_records, lg->replay_bytes, n, lg->replay_ns / 1000000,
+		(t1 - t0) / 1000000,
 		lg->replay_end_seq, lg->replay_end_off, mlog_outcome_name(lg->replay_outcome));
 out:
 	kvfree(buf);
@@ -2065,6 +2094,8 @@ static void lg_free(struct mars_logger *lg)
 {
 	if (lg->logf)
 		fput(lg->logf);
+	if (lg->dir_path.dentry)
+		path_put(&lg->dir_path);
 	if (lg->wq)
 		destroy_workqueue(lg->wq);
 	mempool_destroy(lg->io_pool);
@@ -2081,7 +2112,6 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	struct mars_logger *lg = to_lg(b);
 	struct mars_brick *lower = b->lower;
 	u64 next_seq, seq;
-	struct path p;
 	int ret;
 
 	if (!lower || !la) {
@@ -2140,13 +2170,12 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 		ret = -ENAMETOOLONG;
 		goto err;
 	}
-	ret = kern_path(lg->dir, LOOKUP_FOLLOW, &p);
+	ret = kern_path(lg->dir, LOOKUP_FOLLOW, &lg->dir_path);
 	if (ret) {
 		mars_err(err, "log directory %s: %d (marsctl creates it)", lg->dir, ret);
 		goto err;
 	}
-	ret = d_is_dir(p.dentry) ? 0 : -ENOTDIR;
-	path_put(&p);
+	ret = d_is_dir(lg->dir_path.dentry) ? 0 : -ENOTDIR;
 	if (ret) {
 		mars_err(err, "%s is not a directory", lg->dir);
 		goto err;

@@ -649,9 +649,19 @@ static int do_dev_create(int argc, char **argv)
 		case 'L':
 			log_dir = optarg;
 			break;
-		case 'R':
+		case 'R': {
+			unsigned long long seq, off;
+			int used = 0;
+
+			if (sscanf(optarg, "%llu:%llu%n", &seq, &off, &used) != 2 ||
+			    optarg[used] || !seq || seq > 999999999ULL) {
+				err_msg("dev create: --replay-from '%s' is not SEQ:OFFSET (e.g. "
+					"000000007:4096)", optarg);
+				return 2;
+			}
 			replay_from = optarg;
 			break;
+		}
 		case 'N':
 			no_replay = true;
 			break;

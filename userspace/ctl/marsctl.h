@@ -88,6 +88,15 @@ int do_maps(int argc, char **argv);
 int do_tune(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_top(int argc, char **argv);
+int do_log(int argc, char **argv);		/* logctl.c */
+int do_log_rotate(int argc, char **argv);
+int do_log_emergency(int argc, char **argv);
+
+#define LOG_USAGE_DUMP		"dump FILE [--json]"
+#define LOG_USAGE_ROTATE	"rotate RES"
+#define LOG_USAGE_EMERGENCY	"emergency RES enter|leave"
+#define LOG_USAGE		"log " LOG_USAGE_DUMP "\n  marsctl log " LOG_USAGE_ROTATE \
+				"\n  marsctl log " LOG_USAGE_EMERGENCY
 
 /*
  * maps.c: the pinned BPF maps (docs/architecture.md, 5.1). mars_maps_ensure()

@@ -1,0 +1,346 @@
+#!/usr/bin/env bats
+# Proves issue 4's transaction logger in the VM: every write is logged before it
+# is written back; reads see the newest data during writeback; FUA writes and
+# FLUSHes are durable in the log (a copy of the logfiles taken right after them,
+# a "crash image", replays them onto a zeroed data device); a torn tail ends
+# replay cleanly, mid-file corruption stops it with file and offset and no device;
+# rotation under load; emergency mode on a full log filesystem never fails a
+# write, and leaving it continues in file N+2 after a GAP record; bad input.
+
+load _common
+
+DATA=/dev/ram0
+LOGDEV=/dev/ram1
+LOGMNT=/mnt/mars-log
+H=mars-vm
+
+setup_file() {
+	[ -f "$MARS_KO" ] || return 0
+	mars_reset || return 1
+	grep -q '^brd ' /proc/modules && rmmod brd
+	modprobe brd rd_nr=2 rd_size=65536 || return 0
+	return 0
+}
+
+teardown_file() {
+	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
+	mars_reset || return 1
+	grep -q '^brd ' /proc/modules && rmmod brd
+	return 0
+}
+
+setup() {
+	mars_setup
+	require_vm
+	[ -b "$DATA" ] || skip "brd (RAM disk) module not available"
+	mars_load
+}
+
+teardown() {
+	local rc=0
+	for n in $("$MARSCTL" --json dev list 2>/dev/null | jq -r '.[]?.name?'); do
+		timeout 60 "$MARSCTL" dev delete --force "$n" || rc=1
+	done
+	mountpoint -q "$LOGMNT" && { umount "$LOGMNT" || rc=1; }
+	mars_teardown || rc=1
+	return "$rc"
+}
+
+# log_fs [SIZE]: a fresh ext4 on $LOGDEV (SIZE: filesystem size, e.g. 40M).
+log_fs() {
+	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
+	mkfs.ext4 -q -F "$LOGDEV" ${1:+"$1"}
+	mkdir -p "$LOGMNT"
+	mount "$LOGDEV" "$LOGMNT"
+}
+
+# lcreate [options...]: r0 over $DATA (bio) with its log under $LOGMNT.
+lcreate() {
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir "$LOGMNT" "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -b /dev/mars/r0 ]
+}
+
+logdir() {
+	echo "$LOGMNT/resource-r0"
+}
+
+logfile() {
+	printf '%s/log-%09d-%s' "$(logdir)" "$1" "$H"
+}
+
+# lfield FIELD: a field of r0's "log" object in dev list --json.
+lfield() {
+	"$MARSCTL" --json dev list | jq -r ".[] | select(.name == \"r0\") | .log.$1"
+}
+
+# crash_image DIR: copy the logfiles as they are now (what a power cut leaves,
+# plus possibly records written but not yet synced, which replay may apply too).
+crash_image() {
+	rm -rf "$1"
+	cp -a "$(logdir)" "$1"
+}
+
+# restore_image DIR: the state after a power cut that lost the data device's
+# cache: logfiles from DIR, a zeroed data device.
+restore_image() {
+	timeout 60 "$MARSCTL" dev delete --force r0
+	wait_gone /dev/mars/r0
+	dd if=/dev/zero of="$DATA" bs=1M count=64 status=none
+	rm -rf "$(logdir)"
+	cp -a "$1" "$(logdir)"
+}
+
+pattern() {
+	# pattern FILE MiB SEED: deterministic data
+	python3 -c 'import random,sys; r=random.Random(int(sys.argv[2])); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1])<<20))' \
+		"$2" "$3" >"$1"
+}
+
+# same_as FILE OFFSET_MiB: /dev/mars/r0 holds FILE at OFFSET.
+same_as() {
+	local mb
+	mb=$(($(stat -c %s "$1") >> 20))
+	cmp <(dd if=/dev/mars/r0 bs=1M skip="$2" count="$mb" iflag=direct status=none) "$1"
+}
+
+@test "every write is logged: records in the logfile, state in dev list" {
+	log_fs
+	lcreate
+	[ -f "$(logfile 1)" ]
+	[ "$(stat -c %a "$(logdir)")" = 700 ]
+	[ "$(stat -c %a "$(logfile 1)")" = 600 ]
+	pattern "$BATS_TEST_TMPDIR/p" 1 1
+	dd if="$BATS_TEST_TMPDIR/p" of=/dev/mars/r0 bs=4k oflag=direct,dsync status=none
+	[ "$(lfield seq)" = 1 ]
+	# 256 records of 48 + 4096 bytes after the 192-byte header, all durable (dsync)
+	[ "$(lfield durable)" -ge $((192 + 256 * 4144)) ]
+	run "$MARSCTL" --json log dump "$(logfile 1)" --no-records
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .outcome.outcome <<<"$output")" = clean_open ]
+	same_as "$BATS_TEST_TMPDIR/p" 0
+	run "$MARSCTL" dev list
+	[[ "$output" == *"log: file 000000001"* ]]
+}
+
+@test "reads see the newest data while writeback runs (fio verify with backlog)" {
+	log_fs
+	lcreate
+	# Verify blocks soon after writing them (many still in shadow buffers), while
+	# a second job reads the same range, then verify everything at the end.
+	run fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=16 \
+		--rw=randwrite --bs=4k --size=16M --verify=crc32c --verify_fatal=1 \
+		--verify_backlog=64 --name=r --filename=/dev/mars/r0 --direct=1 \
+		--ioengine=libaio --iodepth=8 --rw=randread --bs=16k --size=16M --runtime=10 \
+		--time_based=0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"verify: bad"* ]]
+	# Writeback catches up: nothing pending, checkpoint at the durable end.
+	for _ in $(seq 100); do
+		[ "$(lfield wb_pending)" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$(lfield wb_pending)" = 0 ]
+}
+
+@test "FUA writes and FLUSHes are durable in the log: a crash image replays them" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 2 2
+	pattern "$BATS_TEST_TMPDIR/b" 2 3
+	# a: FUA writes (O_DSYNC on O_DIRECT)
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct,dsync status=none
+	# b: plain writes, then fdatasync (a FLUSH)
+	dd if="$BATS_TEST_TMPDIR/b" of=/dev/mars/r0 bs=64k seek=64 oflag=direct conv=fdatasync \
+		status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	restore_image "$BATS_TEST_TMPDIR/img"
+	# the zeroed data device really lost the data
+	run cmp <(dd if="$DATA" bs=1M count=2 status=none) "$BATS_TEST_TMPDIR/a"
+	[ "$status" -ne 0 ]
+	lcreate
+	[[ "$output" == *"replayed"* ]]
+	same_as "$BATS_TEST_TMPDIR/a" 0
+	same_as "$BATS_TEST_TMPDIR/b" 4
+	# replay went on in a new file
+	[ "$(lfield seq)" = 2 ]
+}
+
+@test "a torn tail ends replay cleanly; the records before it are replayed" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 1 4
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	f=$BATS_TEST_TMPDIR/img/$(basename "$(logfile 1)")
+	size=$(stat -c %s "$f")
+	# cut the last 64 KiB record in half: its write was never acknowledged
+	truncate -s $((size - 32768)) "$f"
+	restore_image "$BATS_TEST_TMPDIR/img"
+	lcreate
+	dmesg | tail -20 | grep -q 'torn tail'
+	# the first 15 of 16 records are back, the torn one is not
+	cmp <(dd if=/dev/mars/r0 bs=64k count=15 iflag=direct status=none) \
+		<(head -c $((15 * 65536)) "$BATS_TEST_TMPDIR/a")
+	run cmp <(dd if=/dev/mars/r0 bs=64k skip=15 count=1 iflag=direct status=none) \
+		<(tail -c 65536 "$BATS_TEST_TMPDIR/a")
+	[ "$status" -ne 0 ]
+}
+
+@test "corruption in the middle of a closed logfile stops recovery: file, offset, no device" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 1 5
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct,dsync status=none
+	run "$MARSCTL" log rotate r0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k seek=32 oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	f=$BATS_TEST_TMPDIR/img/$(basename "$(logfile 1)")
+	# flip one payload byte of the third record (offset 192 + 2 * (48 + 65536) + 100)
+	off=$((192 + 2 * 65584 + 100))
+	printf '\x5a' | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	restore_image "$BATS_TEST_TMPDIR/img"
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir "$LOGMNT"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"log-000000001-$H: bad_crc at offset $((192 + 2 * 65584))"* ]]
+	[ ! -e /dev/mars/r0 ]
+	[ "$(dev_count)" = 0 ]
+	# nothing was applied: the data device is still zero
+	cmp <(dd if="$DATA" bs=1M count=4 status=none) <(head -c 4M /dev/zero)
+	# --no-replay is the explicit way out (acknowledged writes may be lost)
+	lcreate --no-replay
+}
+
+@test "rotation under load: consecutive files, each closed with EOF, data verifies" {
+	log_fs
+	lcreate
+	fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=16 \
+		--rw=randwrite --bs=4k --size=24M --verify=crc32c --verify_fatal=1 \
+		--do_verify=0 --verify_state_save=0 --rate=6m >"$BATS_TEST_TMPDIR/fio.out" 2>&1 &
+	pid=$!
+	for _ in 1 2 3; do
+		sleep 1
+		run "$MARSCTL" log rotate r0
+		echo "$output"
+		[ "$status" -eq 0 ]
+	done
+	wait "$pid"
+	run fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=16 \
+		--rw=randwrite --bs=4k --size=24M --verify=crc32c --verify_fatal=1 \
+		--verify_only --verify_state_save=0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(lfield seq)" = 4 ]
+	for n in 1 2 3; do
+		run "$MARSCTL" --json log dump "$(logfile "$n")" --no-records
+		[ "$status" -eq 0 ]
+		[ "$(jq -r .outcome.outcome <<<"$output")" = clean_eof ]
+	done
+}
+
+@test "emergency mode: a full log filesystem fails no write; data verifies; leaving needs space" {
+	log_fs 40M
+	lcreate
+	# 48 MiB of writes cannot fit into 40 MiB minus the 16 MiB threshold
+	run fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=8 \
+		--rw=write --bs=256k --size=48M --verify=crc32c --verify_fatal=1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(lfield emergency)" = true ]
+	dmesg | grep -q 'r0: entering emergency mode (log filesystem full)'
+	last=$(lfield seq)
+	run "$MARSCTL" --json log dump "$(logfile "$last")" --no-records
+	[ "$(jq -r .outcome.outcome <<<"$output")" = clean_eof ]
+	# leaving is refused while the log filesystem is short of 2 * 16 MiB
+	run "$MARSCTL" log emergency r0 leave
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"leaving needs"* ]]
+	# the controller deletes fully written back logfiles; then leaving works
+	rm -f "$(logdir)"/log-*
+	run "$MARSCTL" log emergency r0 leave
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(lfield emergency)" = false ]
+	new=$((last + 2))
+	[ "$(lfield seq)" = "$new" ]
+	run "$MARSCTL" --json log dump "$(logfile "$new")"
+	echo "$output"
+	[ "$(jq -r '.records[0].type' <<<"$output")" = GAP ]
+	run fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=8 \
+		--rw=write --bs=256k --size=48M --verify=crc32c --verify_fatal=1 --verify_only
+	[ "$status" -eq 0 ]
+}
+
+@test "entering emergency mode by hand, then a restart continues in file N+2" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 1 6
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct status=none
+	run "$MARSCTL" log emergency r0 enter
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(lfield emergency)" = true ]
+	# writes now pass straight to the data device
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k seek=16 oflag=direct status=none
+	cmp <(dd if="$DATA" bs=1M skip=1 count=1 status=none) "$BATS_TEST_TMPDIR/a"
+	timeout 60 "$MARSCTL" dev delete r0
+	wait_gone /dev/mars/r0
+	lcreate
+	# file 1 ended with EOF(EMERGENCY): no replay over the bypassing writes
+	[ "$(lfield seq)" = 3 ]
+	same_as "$BATS_TEST_TMPDIR/a" 0
+	same_as "$BATS_TEST_TMPDIR/a" 1
+	run "$MARSCTL" --json log dump "$(logfile 3)"
+	[ "$(jq -r '.records[0].type' <<<"$output")" = GAP ]
+}
+
+@test "a clean delete drains and ends the file with EOF(DRAINED); the next create replays nothing" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 1 7
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct status=none
+	timeout 60 "$MARSCTL" dev delete r0
+	wait_gone /dev/mars/r0
+	cmp <(dd if="$DATA" bs=1M count=1 status=none) "$BATS_TEST_TMPDIR/a"
+	run "$MARSCTL" --json log dump "$(logfile 1)"
+	[ "$(jq -r '.outcome.outcome' <<<"$output")" = clean_eof ]
+	[ "$(jq -r '.records[-1].type' <<<"$output")" = EOF ]
+	[[ "$(jq -r '.records[-1].flags | join(",")' <<<"$output")" == *DRAINED* ]]
+	# overwrite the data device behind mars's back: a replay would undo this
+	dd if=/dev/zero of="$DATA" bs=1M count=1 status=none
+	lcreate
+	[[ "$output" != *"replayed"* ]]
+	cmp <(dd if=/dev/mars/r0 bs=1M count=1 iflag=direct status=none) <(head -c 1M /dev/zero)
+}
+
+@test "bad input: a clear error and nothing changes" {
+	log_fs
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir /nonexistent
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not a directory"* ]]
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --log-dir "$LOGMNT" --replay-from x
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"SEQ:OFFSET"* ]]
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --log-dir "$LOGMNT" --replay-from 7:4096
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"logfile 7 does not exist"* || "$output" == *"checkpoint"* ]]
+	[ "$(dev_count)" = 0 ]
+	"$MARSCTL" dev create p0 --data "$DATA" --io bio
+	run "$MARSCTL" log rotate p0
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"has no logger"* ]]
+	run "$MARSCTL" log emergency p0 sideways
+	[ "$status" -eq 2 ]
+}
+
+dev_count() {
+	"$MARSCTL" --json dev list | jq length
+}
