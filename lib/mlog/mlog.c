@@ -23,7 +23,7 @@
  * record position starts with zero bytes (a valid record never does) or after the
  * EOF record, and both end the scan.
  *
- * Choices the format leaves open, made here and documented in log-format.md 10.1:
+ * Choices the format leaves open, made here and documented in log-format.md 10.2:
  *  - a file shorter than its header that may still grow (may_grow) ends as
  *    `incomplete` at offset 0; may_grow wins over tail_may_be_torn for short
  *    reads, because waiting for more bytes is the answer for a growing file;

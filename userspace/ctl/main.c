@@ -49,6 +49,7 @@ static const struct cmd objects[] = {
 	{ "tune", do_tune, "tune [<res>] [key=value ...]" },
 	{ "stats", do_stats, "stats [<res>] [--latency] [--json]" },
 	{ "top", do_top, "top [<res>] [--interval SEC] [--once | --iterations N] [--json]" },
+	{ "log", do_log, LOG_USAGE },
 	{ "help", do_help, "help" },
 	{ NULL, NULL, NULL },
 };

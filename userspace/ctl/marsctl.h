@@ -68,6 +68,14 @@ int ctl_open(void);
 
 extern const struct cmd dev_cmds[];
 
+/*
+ * The grammar of the log commands (log.c). LOG_USAGE is the log object's entry in
+ * main.c's objects table, built like DEV_USAGE (more verbs get more lines).
+ */
+#define LOG_USAGE_DUMP		"dump FILE [--json] [--torn] [--may-grow] [--uuid UUID] " \
+				"[--prev HEX64] [--valid-len BYTES] [--records | --no-records]"
+#define LOG_USAGE		"log " LOG_USAGE_DUMP
+
 /* Objects. */
 int do_version(int argc, char **argv);
 int do_dev(int argc, char **argv);		/* dev.c */
@@ -87,6 +95,7 @@ int do_maps(int argc, char **argv);
 int do_tune(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_top(int argc, char **argv);
+int do_log(int argc, char **argv);		/* log.c */
 
 /*
  * maps.c: the pinned BPF maps (docs/architecture.md, 5.1). mars_maps_ensure()
