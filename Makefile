@@ -17,17 +17,21 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
            -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude/uapi -Iinclude -Iuserspace/store \
-           -Iuserspace/ctl -MMD -MP
+           -Iuserspace/ctl -Ilib/mlog -MMD -MP
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Userspace libraries, all from Debian (see docs/architecture.md, "Dependencies").
 STORE_LIBS := -lisal
-CTL_LIBS   := $(shell pkg-config --libs json-c yaml-0.1 2>/dev/null) $(STORE_LIBS)
+# libcrypto: SHA-256 of the logfile version chain (lib/mlog/mlog_user.c).
+MLOG_LIBS  := -lisal -lcrypto
+CTL_LIBS   := $(shell pkg-config --libs json-c yaml-0.1 2>/dev/null) $(STORE_LIBS) $(MLOG_LIBS)
 # libbpf: map creation and pinning, skeletons, attaching marsctl top's program.
 CTL_LIBS   += $(shell pkg-config --libs libbpf 2>/dev/null)
-TEST_LIBS  := -lcmocka $(STORE_LIBS)
+TEST_LIBS  := -lcmocka $(STORE_LIBS) $(MLOG_LIBS)
 
 STORE_SRCS := $(wildcard userspace/store/*.c)
+# The logfile decoder (also built into mars.ko) and its userspace half.
+MLOG_SRCS  := lib/mlog/mlog.c lib/mlog/mlog_user.c
 CTL_SRCS   := $(wildcard userspace/ctl/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -35,6 +39,8 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 STORE_OBJS  := $(STORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CTL_OBJS    := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 STORE_AOBJS := $(STORE_SRCS:%.c=$(BUILD)/obj-asan/%.o)
+MLOG_OBJS   := $(MLOG_SRCS:%.c=$(BUILD)/obj/%.o)
+MLOG_AOBJS  := $(MLOG_SRCS:%.c=$(BUILD)/obj-asan/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
@@ -112,16 +118,16 @@ $(BUILD)/libmarsstore-asan.a: $(STORE_AOBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/marsctl: $(CTL_OBJS) $(BUILD)/libmarsstore.a
-	$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) $(BUILD)/libmarsstore.a $(CTL_LIBS)
+$(BUILD)/marsctl: $(CTL_OBJS) $(MLOG_OBJS) $(BUILD)/libmarsstore.a
+	$(CC) $(CFLAGS) -o $@ $(CTL_OBJS) $(MLOG_OBJS) $(BUILD)/libmarsstore.a $(CTL_LIBS)
 
-$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmarsstore.a
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmarsstore.a $(MLOG_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmarsstore.a $(TEST_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(MLOG_OBJS) $(BUILD)/libmarsstore.a $(TEST_LIBS)
 
-$(BUILD)/unit-asan/%: tests/unit/%.c $(BUILD)/libmarsstore-asan.a
+$(BUILD)/unit-asan/%: tests/unit/%.c $(BUILD)/libmarsstore-asan.a $(MLOG_AOBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/libmarsstore-asan.a $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(MLOG_AOBJS) $(BUILD)/libmarsstore-asan.a $(TEST_LIBS)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/obj-asan -name '*.d' 2>/dev/null)
 
@@ -157,11 +163,14 @@ shellcheck:
 	shellcheck -x -s bash $(SH_FILES)
 
 checkpatch:
-	scripts/checkpatch $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h tests/kmod/*.c)) \
+	scripts/checkpatch $(filter-out %.mod.c kmod/mlog.c,$(wildcard kmod/*.c kmod/*.h tests/kmod/*.c)) \
 		include/uapi/linux/mars.h
+	# lib/mlog is shared with userspace, so it uses the C99 fixed-width types.
+	scripts/checkpatch --ignore PREFER_KERNEL_TYPES lib/mlog/mlog.c lib/mlog/mlog.h
 
 clang-check:
-	$(MAKE) -B CC=$(CLANG) BUILD=$(BUILD)/clang userspace $(BUILD)/clang/libmarsstore-asan.a
+	$(MAKE) -B CC=$(CLANG) BUILD=$(BUILD)/clang userspace $(BUILD)/clang/libmarsstore-asan.a \
+		$(MLOG_SRCS:%.c=$(BUILD)/clang/obj-asan/%.o)
 
 fuzz:
 	tests/run-fuzz $(RESULTS) 300

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * marsctl log rotate RES, marsctl log emergency RES enter|leave: the logger's
- * low-level controls (MARS_IOC_LOG_ROTATE, MARS_IOC_EMERGENCY). `log dump` is in
- * logdump.c.
+ * low-level controls (MARS_IOC_LOG_ROTATE, MARS_IOC_EMERGENCY). `log dump` and
+ * the log command table are in log.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -128,35 +128,4 @@ int do_log_emergency(int argc, char **argv)
 		       " (after a gap: secondaries need a full sync)\n", res, seq);
 	}
 	return 0;
-}
-
-/* `log dump` lives in logdump.c (the decoder's command); weak until it lands. */
-int do_log_dump(int argc, char **argv) __attribute__((weak));
-
-static int do_log_dump_missing(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	err_msg("log dump: not built into this marsctl");
-	return 1;
-}
-
-static const struct cmd log_cmds[] = {
-	{ "dump", NULL, LOG_USAGE_DUMP },
-	{ "rotate", do_log_rotate, LOG_USAGE_ROTATE },
-	{ "emergency", do_log_emergency, LOG_USAGE_EMERGENCY },
-	{ NULL, NULL, NULL },
-};
-
-int do_log(int argc, char **argv)
-{
-	if (argc >= 2 && !strcmp(argv[1], "dump"))
-		return do_log_dump ? do_log_dump(argc - 1, argv + 1) :
-				     do_log_dump_missing(argc - 1, argv + 1);
-	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "usage:\n");
-		cmd_print_usage(log_cmds, "marsctl log ");
-		return argc < 2 ? 2 : 0;
-	}
-	return cmd_dispatch(log_cmds + 1, "log command", argc - 1, argv + 1);
 }

@@ -48,8 +48,8 @@ static const struct cmd objects[] = {
 	{ "maps", do_maps, "maps [show | attach | reset]" },
 	{ "tune", do_tune, "tune [<res>] [key=value ...]" },
 	{ "stats", do_stats, "stats [<res>] [--latency] [--json]" },
-	{ "log", do_log, LOG_USAGE },
 	{ "top", do_top, "top [<res>] [--interval SEC] [--once | --iterations N] [--json]" },
+	{ "log", do_log, LOG_USAGE },
 	{ "help", do_help, "help" },
 	{ NULL, NULL, NULL },
 };

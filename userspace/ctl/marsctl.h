@@ -69,6 +69,17 @@ int ctl_open(void);
 
 extern const struct cmd dev_cmds[];
 
+/*
+ * The grammar of the log commands (log.c). LOG_USAGE is the log object's entry in
+ * main.c's objects table, built like DEV_USAGE (more verbs get more lines).
+ */
+#define LOG_USAGE_DUMP		"dump FILE [--json] [--torn] [--may-grow] [--uuid UUID] " \
+				"[--prev HEX64] [--valid-len BYTES] [--records | --no-records]"
+#define LOG_USAGE_ROTATE	"rotate RES [--json]"
+#define LOG_USAGE_EMERGENCY	"emergency RES enter|leave [--json]"
+#define LOG_USAGE		"log " LOG_USAGE_DUMP "\n  marsctl log " LOG_USAGE_ROTATE \
+				"\n  marsctl log " LOG_USAGE_EMERGENCY
+
 /* Objects. */
 int do_version(int argc, char **argv);
 int do_dev(int argc, char **argv);		/* dev.c */
@@ -88,15 +99,9 @@ int do_maps(int argc, char **argv);
 int do_tune(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_top(int argc, char **argv);
-int do_log(int argc, char **argv);		/* logctl.c */
-int do_log_rotate(int argc, char **argv);
+int do_log(int argc, char **argv);		/* log.c */
+int do_log_rotate(int argc, char **argv);		/* logctl.c */
 int do_log_emergency(int argc, char **argv);
-
-#define LOG_USAGE_DUMP		"dump FILE [--json]"
-#define LOG_USAGE_ROTATE	"rotate RES"
-#define LOG_USAGE_EMERGENCY	"emergency RES enter|leave"
-#define LOG_USAGE		"log " LOG_USAGE_DUMP "\n  marsctl log " LOG_USAGE_ROTATE \
-				"\n  marsctl log " LOG_USAGE_EMERGENCY
 
 /*
  * maps.c: the pinned BPF maps (docs/architecture.md, 5.1). mars_maps_ensure()
