@@ -245,9 +245,9 @@ same_as() {
 }
 
 @test "emergency mode: a full log filesystem fails no write; data verifies; leaving needs space" {
-	log_fs 40M
+	log_fs 48M
 	lcreate
-	# 48 MiB of writes cannot fit into 40 MiB minus the 16 MiB threshold
+	# 48 MiB of writes cannot fit into a 48 MiB filesystem less the 16 MiB threshold
 	run fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=8 \
 		--rw=write --bs=256k --size=48M --verify=crc32c --verify_fatal=1
 	echo "$output"
