@@ -495,8 +495,10 @@ int mars_dev_emergency(struct mars_ioc_emergency *e)
 	}
 	mutex_lock(&mars_devs_lock);
 	lg = mars_dev_logger(e->name, e->errmsg);
-	ret = IS_ERR(lg) ? PTR_ERR(lg) : mars_logger_emergency(lg, e->action, &e->log_seq,
-							      e->errmsg);
+	if (IS_ERR(lg))
+		ret = PTR_ERR(lg);
+	else
+		ret = mars_logger_emergency(lg, e->action, &e->log_seq, e->errmsg);
 	mutex_unlock(&mars_devs_lock);
 	mars_state_kick();
 	return ret;

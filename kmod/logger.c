@@ -143,7 +143,7 @@ struct mars_logger {
 	size_t io_size;
 	struct workqueue_struct *wq;	/* read completions */
 
-	spinlock_t lock;
+	spinlock_t lock;		/* see the locking rules at the top */
 	struct rb_root_cached tree;	/* extents by range; lock */
 	struct list_head logq, unsyncq, wbq, writtenq, ckq, flushq;	/* lock */
 	u64 qseq;			/* last queued; lock */
@@ -581,7 +581,7 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 		WRITE_ONCE(lg->throttled, false);
 	}
 	while (!(e = lg_ext_alloc(lg, m)))
-		msleep(10);	/* memory is short: wait, do not fail */
+		msleep(20);	/* memory is short: wait, do not fail */
 	atomic64_add(charge, &lg->buf_used);
 	sync = (m->flags & MREF_F_FUA) || READ_ONCE(lg->ack_logged);
 	if (sync) {
@@ -1427,7 +1427,7 @@ static int mars_wbd(void *data)
 		if (failed)
 			msleep(100);	/* back off before retrying the data device */
 		else if (!n && drain)
-			msleep(1);	/* the drain waits for logd: do not spin */
+			usleep_range(1000, 2000);	/* the drain waits for logd: no spin */
 	}
 	memalloc_noio_restore(noio);
 	return 0;
@@ -2212,8 +2212,10 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 			goto err;
 		}
 	}
-	lg->dur_seq = lg->wb_seq = lg->log_seq;
-	lg->dur_off = lg->wb_off = lg->log_durable;
+	lg->dur_seq = lg->log_seq;
+	lg->dur_off = lg->log_durable;
+	lg->wb_seq = lg->dur_seq;
+	lg->wb_off = lg->dur_off;
 	lg->durable_rec_seq = lg->next_rec_seq - 1;
 	lg_statfs(lg, true);
 

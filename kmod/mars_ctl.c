@@ -196,7 +196,9 @@ static long mars_ioc_log_rotate(struct mars_ioc_log_rotate __user *uarg)
 			  r.reserved, sizeof(r.reserved)))
 		return -EINVAL;
 	memset(r.errmsg, 0, sizeof(r.errmsg));
-	r.old_seq = r.old_end = r.new_seq = 0;
+	r.old_seq = 0;
+	r.old_end = 0;
+	r.new_seq = 0;
 	if (!mars_name_valid(r.name))
 		mars_err(r.errmsg, "invalid resource name");
 	else

@@ -67,7 +67,7 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$(jq '[.[] | select(.pinned_id == 0 or .pinned_id != .module_id)] | length' <<<"$output")" = 0 ]
 	run "$MARSCTL" version
-	[[ "$output" == *"features 0x5"* ]]
+	[[ "$output" == *"features 0x7"* ]]
 }
 
 @test "bpftool map dump shows named fields of state and tunables" {

@@ -229,7 +229,8 @@ struct mars_ioc_dev_set {
  * reason (the device is not created). New logfiles start at
  * max(next_log_seq, last replayed + 1) (+ 2 after an emergency end).
  */
-#define MARS_DEV_CREATE2_F_NO_REPLAY	(1U << 0)	/* skip replay: acknowledged writes may be lost */
+/* Skip replay: acknowledged writes may be lost. */
+#define MARS_DEV_CREATE2_F_NO_REPLAY	(1U << 0)
 #define MARS_DEV_CREATE2_F_ALL		MARS_DEV_CREATE2_F_NO_REPLAY
 
 #define MARS_HOST_MAX		64	/* host name field, NUL-padded; 1..63 characters */
