@@ -162,10 +162,11 @@ lint: shellcheck checkpatch clang-check
 shellcheck:
 	shellcheck -x -s bash $(SH_FILES)
 
+# lib/mlog/mlog.[ch] are kernel code shared with userspace, hence C99 fixed-width types
+# (kmod/mlog.c, a link to lib/mlog/mlog.c, is checked there).
 checkpatch:
 	scripts/checkpatch $(filter-out %.mod.c kmod/mlog.c,$(wildcard kmod/*.c kmod/*.h tests/kmod/*.c)) \
 		include/uapi/linux/mars.h
-	# lib/mlog is shared with userspace, so it uses the C99 fixed-width types.
 	scripts/checkpatch --ignore PREFER_KERNEL_TYPES lib/mlog/mlog.c lib/mlog/mlog.h
 
 clang-check:

@@ -1667,6 +1667,8 @@ static int lg_replay_read(void *ctx, u64 off, void *buf, u32 len)
 	loff_t pos = off;
 	ssize_t n;
 
+	/* The decoder cannot yield (no kernel API there): long scans yield here. */
+	cond_resched();
 	while (len) {
 		n = kernel_read(rf->f, buf, len, &pos);
 		if (n < 0)

@@ -539,7 +539,7 @@ static int __attribute__((format(printf, 1, 2))) dump_usage_error(const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	err_msg("log dump: %s (usage: marsctl log %s)", msg, LOG_USAGE_DUMP);
+	err_msg("log dump: %s; see 'marsctl log help'", msg);
 	return 2;
 }
 

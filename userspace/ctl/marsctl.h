@@ -73,8 +73,8 @@ extern const struct cmd dev_cmds[];
  * The grammar of the log commands (log.c). LOG_USAGE is the log object's entry in
  * main.c's objects table, built like DEV_USAGE (more verbs get more lines).
  */
-#define LOG_USAGE_DUMP		"dump FILE [--json] [--torn] [--may-grow] [--uuid UUID] " \
-				"[--prev HEX64] [--valid-len BYTES] [--records | --no-records]"
+#define LOG_USAGE_DUMP		"dump FILE [--json] [--torn] [--may-grow] [--uuid UUID] [--prev HEX64]\n" \
+				"                   [--valid-len BYTES] [--records | --no-records]"
 #define LOG_USAGE_ROTATE	"rotate RES [--json]"
 #define LOG_USAGE_EMERGENCY	"emergency RES enter|leave [--json]"
 #define LOG_USAGE		"log " LOG_USAGE_DUMP "\n  marsctl log " LOG_USAGE_ROTATE \
