@@ -542,21 +542,26 @@ again:
 
 /* ---- the write path ------------------------------------------------------ */
 
-/* Wait while an emergency transition runs; true when requests pass through. */
-static bool lg_gate(struct mars_logger *lg)
+/*
+ * Wait while an emergency transition runs. Returns true with lg->lock held in
+ * normal mode (the caller queues under the same lock, so an emergency entry cannot
+ * miss the request), or false in emergency mode with pass_inflight taken for a
+ * request that the caller passes to the data device.
+ */
+static bool lg_lock_normal(struct mars_logger *lg)
 {
 	int mode;
 
 	for (;;) {
 		spin_lock(&lg->lock);
 		mode = lg->mode;
+		if (mode == LG_NORMAL)
+			return true;
 		if (mode == LG_EMERGENCY)
 			atomic_inc(&lg->pass_inflight);
 		spin_unlock(&lg->lock);
-		if (mode == LG_NORMAL)
-			return false;
 		if (mode == LG_EMERGENCY)
-			return true;
+			return false;
 		wait_event(lg->mode_wq, READ_ONCE(lg->mode) == LG_NORMAL ||
 			   READ_ONCE(lg->mode) == LG_EMERGENCY);
 	}
@@ -589,27 +594,13 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 		e->waiter = m;
 	}
 
-	for (;;) {
-		int mode;
-
-		/* Mode check and queueing in one critical section (emergency entry). */
-		spin_lock(&lg->lock);
-		mode = lg->mode;
-		if (mode == LG_NORMAL)
-			break;
-		if (mode == LG_EMERGENCY)
-			atomic_inc(&lg->pass_inflight);
-		spin_unlock(&lg->lock);
-		if (mode == LG_EMERGENCY) {
-			/* Emergency began meanwhile: undo, and pass through. */
-			e->waiter = NULL;
-			lg_ext_pput(lg, e);
-			lg_ext_put(e);
-			lg_pass(lg, m);
-			return;
-		}
-		wait_event(lg->mode_wq, READ_ONCE(lg->mode) == LG_NORMAL ||
-			   READ_ONCE(lg->mode) == LG_EMERGENCY);
+	if (!lg_lock_normal(lg)) {
+		/* Emergency began meanwhile: undo, and pass through. */
+		e->waiter = NULL;
+		lg_ext_pput(lg, e);
+		lg_ext_put(e);
+		lg_pass(lg, m);
+		return;
 	}
 	e->qseq = ++lg->qseq;
 	e->state = LG_QUEUED;
@@ -627,23 +618,10 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 {
 	struct lg_flush *f = kmalloc(sizeof(*f), GFP_NOIO);
 
-	for (;;) {
-		int mode;
-
-		spin_lock(&lg->lock);
-		mode = lg->mode;
-		if (mode == LG_NORMAL)
-			break;
-		if (mode == LG_EMERGENCY)
-			atomic_inc(&lg->pass_inflight);
-		spin_unlock(&lg->lock);
-		if (mode == LG_EMERGENCY) {
-			kfree(f);
-			lg_pass(lg, m);
-			return;
-		}
-		wait_event(lg->mode_wq, READ_ONCE(lg->mode) == LG_NORMAL ||
-			   READ_ONCE(lg->mode) == LG_EMERGENCY);
+	if (!lg_lock_normal(lg)) {
+		kfree(f);
+		lg_pass(lg, m);
+		return;
 	}
 	if (lg->durable_qseq >= lg->qseq) {
 		spin_unlock(&lg->lock);
@@ -669,10 +647,12 @@ static void mars_logger_submit(struct mars_brick *b, struct mref *m)
 
 	switch (m->op) {
 	case MREF_READ:
-		if (lg_gate(lg)) {
+		if (!lg_lock_normal(lg)) {
 			lg_pass(lg, m);
 			return;
 		}
+		/* Reads need no queueing: they take the lock again to search. */
+		spin_unlock(&lg->lock);
 		lg_read(lg, m);
 		return;
 	case MREF_FLUSH:
