@@ -320,6 +320,33 @@ same_as() {
 	cmp <(dd if=/dev/mars/r0 bs=1M count=1 iflag=direct status=none) <(head -c 1M /dev/zero)
 }
 
+@test "memory is bounded: at buf_max_mb writers wait, none fails, data verifies" {
+	log_fs
+	lcreate
+	"$MARSCTL" maps attach
+	"$MARSCTL" tune r0 buf_max_mb=16
+	for _ in $(seq 50); do
+		[ "$(lfield buf_limit)" = $((16 << 20)) ] && break
+		sleep 0.1
+	done
+	[ "$(lfield buf_limit)" = $((16 << 20)) ]
+	fio --name=w --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=8 \
+		--rw=write --bs=1M --size=48M --verify=crc32c --verify_fatal=1 \
+		>"$BATS_TEST_TMPDIR/fio.out" 2>&1 &
+	pid=$!
+	max=0
+	while kill -0 "$pid" 2>/dev/null; do
+		p=$(lfield wb_pending)
+		[ "$p" -gt "$max" ] && max=$p
+		sleep 0.05
+	done
+	wait "$pid"
+	echo "most buffered: $max bytes"
+	# the bound, plus at most one 1 MiB request per queue slot that raced it
+	[ "$max" -le $(((16 + 8) << 20)) ]
+	"$MARSCTL" tune r0 buf_max_mb=default
+}
+
 @test "bad input: a clear error and nothing changes" {
 	log_fs
 	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir /nonexistent
