@@ -18,7 +18,6 @@
  * Exit status: 0 done, 1 refused or failed, 2 usage error (unknown command or option,
  * missing or extra argument, a value that is not a number, size or backend name).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -529,93 +528,6 @@ static void print_created(int fd, const char *name, const char *path, __u32 back
 	free(devs);
 }
 
-/*
- * The logfiles of @host in @dir: lowest and highest number (0, 0: none). Other
- * hosts' files and other names are ignored.
- */
-static int logdir_scan(const char *dir, const char *host, uint64_t *lo, uint64_t *hi)
-{
-	size_t hl = strlen(host);
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	*lo = *hi = 0;
-	if (!d) {
-		err_msg("dev create: cannot read %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		uint64_t seq = 0;
-		int i;
-
-		/* log-<9 digits>-<host> */
-		if (strncmp(n, "log-", 4) || strlen(n) != 4 + 9 + 1 + hl || n[13] != '-' ||
-		    strcmp(n + 14, host))
-			continue;
-		for (i = 4; i < 13; i++) {
-			if (n[i] < '0' || n[i] > '9')
-				break;
-			seq = seq * 10 + (uint64_t)(n[i] - '0');
-		}
-		if (i != 13 || !seq)
-			continue;
-		if (!*lo || seq < *lo)
-			*lo = seq;
-		if (seq > *hi)
-			*hi = seq;
-	}
-	closedir(d);
-	return 0;
-}
-
-/*
- * Create <log_dir>/resource-<name> (0700) if needed and choose the replay start
- * and the next logfile number: replay from --replay-from, else from the oldest
- * logfile of this host (replay is idempotent, and the kernel starts after the
- * last drained end it finds); new files after the newest one.
- */
-static int logdir_prepare(const char *log_dir, const char *name, const char *replay_from,
-			  struct kdev_create_args *c)
-{
-	char dir[PATH_MAX];
-	uint64_t lo, hi;
-	struct stat st;
-
-	if (stat(log_dir, &st) || !S_ISDIR(st.st_mode)) {
-		err_msg("dev create: --log-dir %s is not a directory", log_dir);
-		return -1;
-	}
-	if (snprintf(dir, sizeof(dir), "%s/resource-%s", log_dir, name) >= (int)sizeof(dir)) {
-		err_msg("dev create: --log-dir path too long");
-		return -1;
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		err_msg("dev create: cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (logdir_scan(dir, g_opts.host, &lo, &hi))
-		return -1;
-	c->next_log_seq = hi + 1;
-	if (replay_from) {
-		unsigned long long seq, off;
-		int used = 0;
-
-		if (sscanf(replay_from, "%llu:%llu%n", &seq, &off, &used) != 2 ||
-		    replay_from[used] || !seq || seq > 999999999ULL) {
-			err_msg("dev create: --replay-from '%s' is not SEQ:OFFSET (e.g. "
-				"000000007:4096)", replay_from);
-			return -1;
-		}
-		c->ckpt_seq = seq;
-		c->ckpt_off = off;
-	} else if (lo) {
-		c->ckpt_seq = lo;
-		c->ckpt_off = 0;
-	}
-	return 0;
-}
-
 static int do_dev_create(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -738,7 +650,8 @@ static int do_dev_create(int argc, char **argv)
 			free(log_abs);
 			return 1;
 		}
-		if (logdir_prepare(log_abs, name, replay_from, &c)) {
+		if (logdir_prepare(log_abs, name, g_opts.host, replay_from, false, &c, msg)) {
+			err_msg("dev create: %s", msg);
 			free(log_abs);
 			return 1;
 		}

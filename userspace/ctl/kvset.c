@@ -58,6 +58,26 @@ const struct kv *kvset_find(const struct kvset *s, const char *key)
 	return bsearch(&k, s->v, s->n, sizeof(*s->v), kv_cmp);
 }
 
+int kvset_set(struct kvset *s, const char *key, const char *val)
+{
+	struct kv *e = (struct kv *)kvset_find(s, key);
+	char *v;
+
+	if (!e) {
+		int err = kvset_add(s, key, val, 0, NULL);
+
+		if (!err)
+			kvset_sort(s);
+		return err;
+	}
+	v = strdup(val);
+	if (!v)
+		return -ENOMEM;
+	free(e->val);
+	e->val = v;
+	return 0;
+}
+
 const char *kvset_get(const struct kvset *s, const char *key)
 {
 	const struct kv *e = kvset_find(s, key);

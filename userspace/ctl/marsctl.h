@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/mars.h>
 
@@ -101,6 +102,19 @@ int do_stats(int argc, char **argv);
 int do_top(int argc, char **argv);
 int do_log(int argc, char **argv);		/* log.c */
 int do_log_rotate(int argc, char **argv);		/* logctl.c */
+/* "SEQ:OFFSET" -> numbers; -1 if malformed. */
+int parse_ckpt(const char *s, uint64_t *seq, uint64_t *off);
+struct kdev_create_args;
+/*
+ * Create <log_dir>/resource-<name> (0700) if needed and fill @c's logger fields:
+ * replay from @ckpt ("SEQ:OFFSET", a persisted writeback checkpoint) or, without
+ * one, from the oldest logfile of @host (replay is idempotent and starts after the
+ * last drained end it finds); new files after the newest one. @create: make
+ * @log_dir too if missing (the controller; dev create wants it to exist). 0, or -1
+ * with @msg.
+ */
+int logdir_prepare(const char *log_dir, const char *name, const char *host,
+		   const char *ckpt, bool create, struct kdev_create_args *c, char *msg);
 int do_log_emergency(int argc, char **argv);
 
 /*

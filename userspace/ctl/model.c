@@ -185,6 +185,7 @@ int model_resources(const struct kvset *kv, const char *host, struct res_model *
 		r->data = res_get(kv, r->name, "hosts/", host, "/data");
 		r->member = r->data != NULL;
 		r->log_dir = res_get(kv, r->name, "hosts/", host, "/log-dir");
+		r->writeback = res_get(kv, r->name, "@", host, "/writeback");
 		r->primary = res_get(kv, r->name, "primary", NULL, "");
 		r->want_attach = res_get(kv, r->name, "@", host, "/want/attach");
 		r->error = res_get(kv, r->name, "@", host, "/error");

@@ -33,6 +33,8 @@ int kvset_add(struct kvset *s, const char *key, const char *val, uint64_t ts,
 	      const char *origin);
 void kvset_sort(struct kvset *s);
 const struct kv *kvset_find(const struct kvset *s, const char *key);
+/* Set @key to @val in a sorted set: replace the value, or add and re-sort. */
+int kvset_set(struct kvset *s, const char *key, const char *val);
 const char *kvset_get(const struct kvset *s, const char *key);
 void kvset_free(struct kvset *s);
 
@@ -51,7 +53,8 @@ struct res_model {
 	char name[64];
 	bool member;		/* /res/<r>/hosts/<h>/data exists */
 	const char *data;	/* data device path, or NULL */
-	const char *log_dir;	/* or NULL */
+	const char *log_dir;	/* or NULL: no logger */
+	const char *writeback;	/* /res/<r>/@<h>/writeback: persisted checkpoint SEQ:OFF */
 	const char *primary;	/* designated primary, NULL or "" = none */
 	const char *want_attach; /* "up", "down", or NULL (= up) */
 	const char *error;	/* /res/<r>/@<h>/error, or NULL */

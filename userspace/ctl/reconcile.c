@@ -10,8 +10,10 @@
  *
  * Seams for later issues, each a step of 8.4 that has no input yet:
  *  - BPF maps (mars_maps_ensure, mars_gtun, mars_rtun): issue 5;
- *  - roles, recovery from the writeback checkpoint, replay announcements,
- *    persisting checkpoints and logfile deletion: issue 4 (logger);
+ *  - issue 4 (logger): a resource with a log directory on this host is created
+ *    with the logger and recovers from its persisted writeback checkpoint
+ *    (/res/<r>/@<h>/writeback); reconcile and the daemon persist it after every
+ *    pass. Roles, replay announcements and logfile deletion come later;
  *  - writing /res/<r>/@<h>/observed and .../error: needs the daemon to be the single
  *    store writer (8.7); today errors go to stdout/stderr only.
  */
@@ -47,7 +49,7 @@ struct action {
 
 /* Is the kernel's device built as the store says? Differences go to @why. */
 static bool graph_differs(const struct res_model *r, const struct mars_dev_info *d,
-			  char *why, size_t size)
+			  bool logger, char *why, size_t size)
 {
 	size_t plen = strlen(d->data_path);
 	bool path_ok = (d->state & MARS_DEV_S_PATH_TRUNC) ?
@@ -55,6 +57,9 @@ static bool graph_differs(const struct res_model *r, const struct mars_dev_info 
 
 	if (!path_ok)
 		snprintf(why, size, "data device %.80s -> %.80s", d->data_path, r->data);
+	else if (logger != !!r->log_dir)
+		snprintf(why, size, "logger %s -> %s", logger ? "on" : "off",
+			 r->log_dir ? "on" : "off");
 	else if (d->backend != r->backend)
 		snprintf(why, size, "backend %s -> %s", kdev_backend_name(d->backend),
 			 kdev_backend_name(r->backend));
@@ -77,7 +82,7 @@ static const struct res_model *find_res(const struct res_model *rs, size_t n,
 
 /* Compute the actions; *acts is malloc'ed. */
 static int plan(const struct res_model *rs, size_t nr, const struct mars_dev_info *devs,
-		size_t nd, struct action **acts, size_t *na)
+		const bool *lg, size_t nd, struct action **acts, size_t *na)
 {
 	struct action *a = calloc(nr + nd + 1, sizeof(*a));
 	size_t n = 0;
@@ -97,14 +102,14 @@ static int plan(const struct res_model *rs, size_t nr, const struct mars_dev_inf
 			} else if (!r || !r->member || down || !r->data) {
 				continue;
 			} else if (pass == ACT_RECREATE &&
-				   graph_differs(r, &devs[i], why, sizeof(why))) {
+				   graph_differs(r, &devs[i], lg[i], why, sizeof(why))) {
 				a[n] = (struct action){ ACT_RECREATE, r, &devs[i], "" };
 				snprintf(a[n++].why, sizeof(a->why), "%s", why);
 			} else if (pass == ACT_SET && r->backend == MARS_BACKEND_SIO &&
 				   devs[i].backend == MARS_BACKEND_SIO && r->sio_threads &&
 				   devs[i].sio_threads &&	/* 0: no pool reported */
 				   devs[i].sio_threads != r->sio_threads &&
-				   !graph_differs(r, &devs[i], why, sizeof(why))) {
+				   !graph_differs(r, &devs[i], lg[i], why, sizeof(why))) {
 				a[n] = (struct action){ ACT_SET, r, &devs[i], "" };
 				snprintf(a[n++].why, sizeof(a->why), "sio threads %u -> %u",
 					 devs[i].sio_threads, r->sio_threads);
@@ -149,7 +154,93 @@ static int do_action(int fd, const struct action *a, bool force, char *msg)
 		.size = r->size,
 		.sio_threads = r->backend == MARS_BACKEND_SIO ? r->sio_threads : 0,
 	};
-	return kdev_create(fd, &c, msg);
+	/* With a log directory: recover from the persisted writeback checkpoint. */
+	if (r->log_dir && logdir_prepare(r->log_dir, r->name, g_opts.host, r->writeback, true,
+					 &c, msg))
+		return -EINVAL;
+	err = kdev_create(fd, &c, msg);
+	if (!err && c.replay_records && !g_opts.json)
+		printf("reconcile: %s: replayed %" PRIu64 " records (%" PRIu64 " bytes) from "
+		       "the log\n", r->name, c.replay_records, c.replay_bytes);
+	return err;
+}
+
+/* Which devices have a logger (parallel to @devs); *out is malloc'ed. */
+static int logger_flags(int fd, const struct mars_dev_info *devs, size_t nd, bool **out)
+{
+	bool *lg = calloc(nd + 1, sizeof(*lg));
+
+	if (!lg)
+		return -ENOMEM;
+	for (size_t i = 0; fd >= 0 && i < nd; i++) {
+		struct mars_rstate st;
+
+		lg[i] = !kdev_state(fd, devs[i].name, &st, NULL) &&
+			(st.flags & MARS_RS_F_LOGGER);
+	}
+	*out = lg;
+	return 0;
+}
+
+/*
+ * Persist the writeback checkpoint of every logger resource of this host that
+ * moved (architecture.md 8.6): /res/<r>/@<h>/writeback = "SEQ:OFFSET". Logfiles
+ * before SEQ are written back; after a crash, recovery starts there.
+ */
+static int persist_checkpoints(const struct kvset *kv)
+{
+	struct res_model *rs = NULL;
+	struct store_batch *b = NULL;
+	struct store *s = NULL;
+	struct store_error se;
+	size_t nr = 0, puts = 0;
+	int fd, err = 0;
+
+	fd = model_ctl_open(false);
+	if (fd < 0)
+		return 0;
+	if (model_resources(kv, g_opts.host, &rs, &nr))
+		goto out;
+	for (size_t i = 0; i < nr; i++) {
+		struct mars_rstate st;
+		char key[STORE_KEY_MAX + 1], val[48];
+
+		if (!rs[i].log_dir || kdev_state(fd, rs[i].name, &st, NULL) ||
+		    !(st.flags & MARS_RS_F_LOGGER) || !st.wb_seq)
+			continue;
+		snprintf(val, sizeof(val), "%09" PRIu64 ":%" PRIu64, (uint64_t)st.wb_seq,
+			 (uint64_t)st.wb_off);
+		if (rs[i].writeback && !strcmp(rs[i].writeback, val))
+			continue;
+		if (!b && !(b = store_batch_new())) {
+			err = -ENOMEM;
+			goto out;
+		}
+		snprintf(key, sizeof(key), "/res/%s/@%s/writeback", rs[i].name, g_opts.host);
+		if (store_batch_put(b, key, val, strlen(val), &se)) {
+			err_msg("%s", se.msg);
+			err = -EINVAL;
+			goto out;
+		}
+		puts++;
+	}
+	if (puts) {
+		if (mstore_open(true, &s)) {
+			err = -EIO;
+			goto out;
+		}
+		if (store_commit(s, b, NULL, &se)) {
+			err_msg("persisting checkpoints: %s", se.msg);
+			err = -EIO;
+		}
+	}
+out:
+	if (s)
+		store_close(s);
+	store_batch_free(b);
+	free(rs);
+	close(fd);
+	return err;
 }
 
 int reconcile_pass(const struct kvset *kv, bool force, bool dry,
@@ -158,6 +249,7 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 	struct res_model *rs = NULL;
 	struct mars_dev_info *devs = NULL;
 	struct action *acts = NULL;
+	bool *lg = NULL;
 	size_t nr = 0, nd = 0, na = 0;
 	bool any_want = false;
 	int fd = -1, err;
@@ -183,7 +275,9 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 			goto out;
 		}
 	}
-	err = plan(rs, nr, devs, nd, &acts, &na);
+	err = logger_flags(fd, devs, nd, &lg);
+	if (!err)
+		err = plan(rs, nr, devs, lg, nd, &acts, &na);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < na; i++) {
@@ -224,6 +318,7 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 out:
 	if (fd >= 0)
 		close(fd);
+	free(lg);
 	free(acts);
 	free(devs);
 	free(rs);
@@ -235,6 +330,7 @@ int reconcile_busy(const struct kvset *kv, char *names, size_t size)
 	struct res_model *rs = NULL;
 	struct mars_dev_info *devs = NULL;
 	struct action *acts = NULL;
+	bool *lg = NULL;
 	size_t nr = 0, nd = 0, na = 0;
 	int fd, busy = 0;
 
@@ -243,7 +339,7 @@ int reconcile_busy(const struct kvset *kv, char *names, size_t size)
 	if (fd < 0)
 		return 0;	/* no module, no open devices */
 	if (!model_resources(kv, g_opts.host, &rs, &nr) && !kdev_list(fd, &devs, &nd) &&
-	    !plan(rs, nr, devs, nd, &acts, &na)) {
+	    !logger_flags(fd, devs, nd, &lg) && !plan(rs, nr, devs, lg, nd, &acts, &na)) {
 		for (size_t i = 0; i < na; i++) {
 			if ((acts[i].kind == ACT_DELETE || acts[i].kind == ACT_RECREATE) &&
 			    acts[i].d->open_count) {
@@ -254,6 +350,7 @@ int reconcile_busy(const struct kvset *kv, char *names, size_t size)
 		}
 	}
 	close(fd);
+	free(lg);
 	free(acts);
 	free(devs);
 	free(rs);
@@ -270,6 +367,9 @@ static int reconcile_once(bool force, bool dry, bool quiet_idle)
 	err = mstore_snapshot("/", &kv);
 	if (!err)
 		err = reconcile_pass(&kv, force, dry, ja, &changes, &failed);
+	/* A failure to persist is retried at the next pass; recovery then replays more. */
+	if (!err && !dry)
+		persist_checkpoints(&kv);
 	kvset_free(&kv);
 	if (err) {
 		json_object_put(ja);
@@ -440,8 +540,11 @@ static int updown(int argc, char **argv, const char *want)
 	snprintf(key, sizeof(key), "/res/%s/@%s/want/attach", res, g_opts.host);
 	cur = kvset_find(&kv, key);
 	if (!cur || strcmp(cur->val, want)) {
-		kvset_add(&kv, key, want, 0, NULL);
-		kvset_sort(&kv);
+		/* Replace, not add: a second entry of the key would make lookups ambiguous. */
+		if (kvset_set(&kv, key, want)) {
+			err_msg("out of memory");
+			goto out;
+		}
 		if (!strcmp(want, "down") && !force &&
 		    reconcile_busy(&kv, busy, sizeof(busy))) {
 			err_msg("/dev/mars/%s is open; refusing to detach it (use --force)", res);
