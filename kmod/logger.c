@@ -44,6 +44,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/crc32c.h>
 #include <linux/ctype.h>
 #include <linux/delay.h>
@@ -371,9 +372,13 @@ static void lg_pass_endio(struct mref *m, int err)
 	struct mref *orig = io->orig;
 
 	lg_io_free(io);
-	orig->endio(orig, err);
+	/*
+	 * Before completing: once the last request completed, the device may be
+	 * deleted and @lg freed (del_gendisk waits for queue_rq, not for us).
+	 */
 	if (atomic_dec_and_test(&lg->pass_inflight))
 		wake_up_all(&lg->mode_wq);
+	orig->endio(orig, err);
 }
 
 static void lg_pass(struct mars_logger *lg, struct mref *m)
@@ -573,8 +578,9 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 	struct lg_ext *e;
 	bool sync;
 
-	if (m->op == MREF_WRITE && m->len > MLOG_REC_DATA_MAX) {
-		m->endio(m, -EIO);	/* max_hw_sectors forbids it */
+	if ((m->op == MREF_WRITE && m->len > MLOG_REC_DATA_MAX) ||
+	    m->len > MLOG_REC_RANGE_MAX) {
+		m->endio(m, -EIO);	/* the queue limits forbid it */
 		return;
 	}
 	/* Throttle: wait for writeback to free buffers; never fail. */
@@ -1389,8 +1395,11 @@ static int mars_wbd(void *data)
 			bool done;
 
 			spin_lock(&lg->lock);
-			done = list_empty(&lg->wbq) && list_empty(&lg->writtenq) &&
-			       list_empty(&lg->logq) && list_empty(&lg->unsyncq);
+			/*
+			 * Every extent is on ckq until it is durable on the data device,
+			 * whichever list (or logd-private list) it is on now.
+			 */
+			done = list_empty(&lg->ckq);
 			/* A data device that keeps failing ends the drain unfinished. */
 			if (done || errors > 5) {
 				lg->wb_drain = false;
@@ -1455,6 +1464,12 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 		return 0;
 	}
 	lg->mode = LG_ENTERING;
+	/* A pending rotation is moot: fail it, or logd would wake for it forever. */
+	if (lg->rotate_req) {
+		lg->rotate_req = false;
+		lg->rotate_ret = -EIO;
+		lg->rotate_gen++;
+	}
 	/* Queued and unsynced records will never be durable in this log. */
 	list_splice_tail_init(&lg->unsyncq, &waiters);
 	list_splice_tail_init(&lg->logq, &waiters);
@@ -1472,9 +1487,36 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 		lg->name, why);
 	wake_up(&lg->wbd_wq);
 
-	ok = lg_drain_wb(lg);
-	if (!ok)
-		pr_err("%s: emergency drain incomplete: the data device fails\n", lg->name);
+	/*
+	 * Writers stay stalled until every buffered extent is on the data device:
+	 * passing requests through while older data still waits for writeback
+	 * would let it overwrite newer data, and reads would miss it.
+	 */
+	while (!(ok = lg_drain_wb(lg))) {
+		pr_err_ratelimited("%s: emergency drain fails: the data device fails; retrying\n",
+				   lg->name);
+		if (READ_ONCE(lg->stopping))
+			break;
+		msleep(1000);
+	}
+	if (!ok) {
+		/*
+		 * Shutdown with a failing data device (no request is left: the if
+		 * brick drained them). The log keeps what it has; no EOF is written.
+		 */
+		spin_lock(&lg->lock);
+		lg->log_error = true;
+		spin_unlock(&lg->lock);
+		list_for_each_entry_safe(e, en, &wl, wnode) {
+			struct mref *w = e->waiter;
+
+			e->waiter = NULL;
+			list_del(&e->wnode);
+			w->endio(w, -EIO);
+			lg_ext_put(e);
+		}
+		return -EIO;
+	}
 
 	/* Every extent is durable on the data device now: release the waiters. */
 	spin_lock(&lg->lock);
@@ -1778,6 +1820,8 @@ struct lg_rinfo {
 	u64 last_rec_seq;
 	u64 last_lamport;
 	u64 first_rec_seq;
+	u64 hdr_first;		/* the header's first_rec_seq */
+	const char *detail;	/* the outcome's detail (static) */
 	u64 records;
 };
 
@@ -1837,6 +1881,8 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	memset(ri, 0, sizeof(*ri));
 	ri->exists = true;
 	ret = mlog_scan_begin(&s);
+	if (ret > 0)
+		ri->hdr_first = s.fh.first_rec_seq;
 	while (ret > 0) {
 		ret = mlog_scan_next(&s);
 		if (ret <= 0)
@@ -1864,6 +1910,7 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	}
 	ri->outcome = s.outcome;
 	ri->outcome_off = s.pos;
+	ri->detail = s.detail;
 	if (ret < 0 || s.outcome == MLOG_O_READ_ERROR) {
 		ret = ret < 0 ? ret : s.err;
 		mars_err(err, "cannot read %s at offset %llu: %d", path, s.pos, ret);
@@ -1920,6 +1967,20 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		ret = -ENOMEM;
 		goto out;
 	}
+	/*
+	 * (N+1, 0) is the canonical checkpoint after file N ended with an emergency
+	 * EOF; file N+1 then never exists, and the log goes on in N+2 (GAP first).
+	 */
+	if (!off && !lg_log_exists(lg, seq, path)) {
+		if (!lg_log_exists(lg, seq + 1, path)) {
+			/* Nothing written since: the next file is N+2 after a GAP(N). */
+			if (seq > 1)
+				lg->gap_prev = seq - 1;
+			*next_seq = lg->gap_prev ? seq + 1 : seq;
+			goto out;
+		}
+		seq++;
+	}
 	/* Which files: seq, seq + 1, ...; after an emergency end, N + 2 follows N. */
 	s = seq;
 	while (n < LG_REPLAY_FILES_MAX && lg_log_exists(lg, s, path)) {
@@ -1927,7 +1988,11 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		bool more;
 
 		more = lg_log_exists(lg, nxt, path) || lg_log_exists(lg, nxt + 1, path);
-		ret = lg_scan_file(lg, s, !more, false, 0, buf, &ri[n], err);
+		/*
+		 * Every file may end torn: a crash tore it, and the recovery after it
+		 * went on in the next file. Continuity is checked below.
+		 */
+		ret = lg_scan_file(lg, s, true, false, 0, buf, &ri[n], err);
 		if (ret)
 			goto out;
 		ri[n].last = !more;
@@ -1957,6 +2022,27 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	if (n == LG_REPLAY_FILES_MAX) {
 		mars_err(err, "more than %u logfiles to replay", LG_REPLAY_FILES_MAX);
 		ret = -E2BIG;
+		goto out;
+	}
+	/*
+	 * Between files, rec_seq continues (log-format.md 6): this proves that a torn
+	 * file was followed by the recovery that ended it there, and that no stale
+	 * file of another history sits in between.
+	 */
+	for (i = 0; i + 1 < n; i++) {
+		u64 last = ri[i].records ? ri[i].last_rec_seq : ri[i].hdr_first - 1;
+
+		if (ri[i + 1].hdr_first == last + 1)
+			continue;
+		ret = -EUCLEAN;
+		lg_file_path(lg, ri[i].seq, path);
+		if (ri[i].outcome == MLOG_O_TORN_TAIL)
+			mars_err(err, "%s: %s at offset %llu, not at the end of the log (logfile %llu starts with record %llu)",
+				 path, ri[i].detail ? ri[i].detail : "damaged", ri[i].outcome_off,
+				 ri[i + 1].seq, ri[i + 1].hdr_first);
+		else
+			mars_err(err, "%s ends with record %llu, but logfile %llu starts with %llu",
+				 path, last, ri[i + 1].seq, ri[i + 1].hdr_first);
 		goto out;
 	}
 	t1 = ktime_get_ns();
@@ -2106,6 +2192,12 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	}
 	b->info = lower->info;
 	b->info.fua = true;
+	/* One record per request: ranges must fit MLOG_REC_RANGE_MAX (log-format.md 5.2). */
+	b->info.max_discard_sectors = min_t(unsigned int, b->info.max_discard_sectors,
+					    MLOG_REC_RANGE_MAX >> SECTOR_SHIFT);
+	b->info.max_write_zeroes_sectors = min_t(unsigned int,
+						 b->info.max_write_zeroes_sectors,
+						 MLOG_REC_RANGE_MAX >> SECTOR_SHIFT);
 	lg->lbs = lower->info.logical_block_size;
 	if (lg->lbs != 512 && lg->lbs != 4096) {
 		mars_err(err, "block size %u: the log format knows 512 and 4096", lg->lbs);
@@ -2164,7 +2256,8 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	}
 	ret = -ENOMEM;
 	lg->io_size = lower->aspect_off + lower->type->aspect_size;
-	lg->io_pool = mempool_create_kmalloc_pool(64, lg->io_size);
+	/* wbd holds up to LG_WB_BATCH at once; reads and pass-through need some more. */
+	lg->io_pool = mempool_create_kmalloc_pool(LG_WB_BATCH + 64, lg->io_size);
 	lg->wq = alloc_workqueue("mars_lg_%s", WQ_MEM_RECLAIM, 0, lg->name);
 	lg->hdrbuf = kmalloc(LG_BATCH_RECS * LG_HDR_SLOT, GFP_KERNEL);
 	lg->max_bvecs = LG_BATCH_RECS + (4U << 20) / PAGE_SIZE + 1;

@@ -208,7 +208,7 @@ same_as() {
 	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir "$LOGMNT"
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"log-000000001-$H: bad_crc at offset $((192 + 2 * 65584))"* ]]
+	[[ "$output" == *"log-000000001-$H: bad_crc"*"at offset $((192 + 2 * 65584))"* ]]
 	[ ! -e /dev/mars/r0 ]
 	[ "$(dev_count)" = 0 ]
 	# nothing was applied: the data device is still zero
