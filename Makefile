@@ -39,6 +39,8 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+# Test tools run in the guest (crash tests): one C file each, no libraries.
+TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
         check-harness demo bench killloop lint shellcheck checkpatch clang-check fuzz clean distclean
@@ -123,7 +125,13 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(BUILD)/libmarsstore-asan.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/libmarsstore-asan.a $(TEST_LIBS)
 
--include $(shell find $(BUILD)/obj $(BUILD)/obj-asan -name '*.d' 2>/dev/null)
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+userspace: $(TOOLS)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-asan $(BUILD)/tools -name '*.d' 2>/dev/null)
 
 # --- tests ----------------------------------------------------------------------------
 # Every suite writes TAP into build/results/; tests/summarize adds them up.
