@@ -43,7 +43,7 @@ BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
-        check-harness demo bench killloop lint shellcheck checkpatch clang-check fuzz clean distclean
+        check-harness demo bench killloop crashtest crashstates lint shellcheck checkpatch clang-check fuzz clean distclean
 
 help:
 	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
@@ -57,6 +57,8 @@ help:
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
 	@echo 'make killloop      kill -9 during store writes, 1000 times, then verify'
+	@echo 'make crashtest N=20  power cuts (QEMU killed) under a writer, N cycles, then verify'
+	@echo 'make crashstates   every dm-log-writes crash point of 40-crashstates.bats'
 	@echo 'make bench         benchmarks in the VM ("bench: <name> <value> <unit>" lines)'
 	@echo 'vm/run --shell     a shell in the test VM'
 
@@ -152,6 +154,15 @@ check-trace: all
 
 check-harness: all
 	tests/run-harness $(RESULTS)
+
+# Crash tests (docs/testing.md, "Crash tests"); MARS_CRASH_PLAIN=1 runs them on a
+# plain resource. Both end with "crashtest: cycles C, acked writes verified W, losses L".
+N ?= 20
+crashtest: all
+	tests/host/powercut.sh $(N)
+
+crashstates: all
+	MARS_CRASH_POINTS=all tests/run-vm $(RESULTS) tests/bats/40-crashstates.bats
 
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
