@@ -162,7 +162,8 @@ crashtest: all
 	tests/host/powercut.sh $(N)
 
 crashstates: all
-	MARS_CRASH_POINTS=all tests/run-vm $(RESULTS) tests/bats/40-crashstates.bats
+	MARS_CRASH_POINTS=all MARS_VM_SUITE_TIMEOUT=$${MARS_VM_SUITE_TIMEOUT:-7200} \
+		tests/run-vm $(RESULTS) tests/bats/40-crashstates.bats
 
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
