@@ -7,7 +7,8 @@
 #
 #   write  recover (create the resource: with the logger, that replays the log),
 #          verify against the journal, record what recovery found as durable, then
-#          run crashwriter until vm/run --kill-after cuts the power
+#          create WORKDIR/armed and run crashwriter until vm/run --kill-after cuts
+#          the power
 #   final  recover, verify, delete cleanly (the logger drains its log), verify the
 #          data disk itself, unload the module
 #
@@ -58,6 +59,8 @@ fi
 case $phase in
 write)
 	say "writing until the power cut"
+	# vm/run --kill-start: the host's countdown to the cut starts now.
+	: >"$work/armed"
 	"$CRASH_TOOLS/crashwriter" --dev "$dev" --journal "$journal" --blocks "$blocks" \
 		${seed:+--seed "$seed"}
 	say "FAILED: crashwriter stopped before the power cut"

@@ -2,15 +2,18 @@
 # tests/host/powercut.sh [CYCLES]: power cuts under a writer (on the host; boots the
 # VM CYCLES + 1 times on the same kept disk images). Each boot recovers the resource,
 # verifies it against the writer's journal, then runs crashwriter until vm/run
-# --kill-after SIGKILLs QEMU at a random moment. A last boot recovers, verifies,
-# deletes cleanly and verifies the data disk itself. Ends with the figures line
-#   crashtest: cycles C, acked writes verified W, losses L
+# --kill-after SIGKILLs QEMU at a random moment while it writes; every fourth cycle
+# cuts instead at a random moment of the boot's first seconds, mostly during
+# recovery and verification, so that a recovery is itself interrupted. A last boot
+# recovers, verifies, deletes cleanly and verifies the data disk itself. Ends with
+#   crashtest: cycles C, acked writes verified W, losses L, never-written blocks K
 # Exit status 0 when nothing acknowledged was lost and nothing never-written
 # appeared, 1 when something was, 2 when a prerequisite is missing.
 #
 # Environment: MARS_CRASH_PLAIN=1 tests a plain resource (no transaction logger);
-# MARS_POWERCUT_KILL="MIN MAX" the range of the cut, in seconds after the guest
-# command starts (default "3 9"; recovery takes the first second or two);
+# MARS_POWERCUT_KILL="MIN MAX" the range of the cut, in seconds after the writer
+# started (default "0.5 6"); MARS_POWERCUT_EARLY="MIN MAX" the range of the early
+# cuts, in seconds after the guest command started (default "1 8");
 # MARS_POWERCUT_DIR the work folder (inside the project; default build/powercut).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +21,8 @@ cd "$top"
 cycles=${1:-5}
 case $cycles in '' | *[!0-9]* | 0) echo "powercut: CYCLES must be a positive number" >&2; exit 2 ;; esac
 work=${MARS_POWERCUT_DIR:-$top/build/powercut}
-read -r kmin kmax <<<"${MARS_POWERCUT_KILL:-3 9}"
+read -r kmin kmax <<<"${MARS_POWERCUT_KILL:-0.5 6}"
+read -r emin emax <<<"${MARS_POWERCUT_EARLY:-1 8}"
 mode="logger"
 [ "${MARS_CRASH_PLAIN:-0}" = 1 ] && mode="plain"
 
@@ -37,6 +41,11 @@ mkfs.ext4 -q -F "$work/log.img"
 # figure NAME LINE: the number after NAME in a crashverify line.
 figure() {
 	sed -n "s/.*$1 \([0-9][0-9]*\).*/\1/p" <<<"$2"
+}
+
+# random_between MIN MAX: a random number of seconds, to a tenth.
+random_between() {
+	awk -v a="$1" -v b="$2" -v r="$RANDOM" 'BEGIN { printf "%.1f", a + (b - a) * r / 32767 }'
 }
 
 # issued: how many writes the journal says were issued so far.
@@ -61,17 +70,27 @@ totals() {
 	[ "$losses" = 0 ] && [ "$never" = 0 ]
 }
 
-echo "powercut: $cycles cycles, $mode resource, cuts ${kmin}-${kmax} s after the guest command starts"
+echo "powercut: $cycles cycles, $mode resource, cuts ${kmin}-${kmax} s after the writer started" \
+	"(every fourth: ${emin}-${emax} s after the boot's command started)"
 t_start=$(date +%s)
 for ((i = 1; i <= cycles; i++)); do
 	t0=$(date +%s)
 	# A random moment with a tenth of a second resolution.
-	cut=$(awk -v a="$kmin" -v b="$kmax" -v r="$RANDOM" 'BEGIN { printf "%.1f", a + (b - a) * r / 32767 }')
+	if ((i % 4)); then
+		kind=writing
+		cut=$(random_between "$kmin" "$kmax")
+		start=(--kill-start "$work/armed")
+	else
+		kind=early
+		cut=$(random_between "$emin" "$emax")
+		start=()
+	fi
+	rm -f "$work/armed"
 	seed=$((RANDOM * 32768 + RANDOM))
 	ops_before=$(issued)
 	set +e
-	vm/run --drive "$work/data.img" --drive "$work/log.img" --kill-after "$cut" --timeout 300 \
-		-- tests/host/powercut-guest.sh write "$work" "$seed" >"$work/boot-$i.log" 2>&1
+	vm/run --drive "$work/data.img" --drive "$work/log.img" --kill-after "$cut" "${start[@]}" \
+		--timeout 300 -- tests/host/powercut-guest.sh write "$work" "$seed" >"$work/boot-$i.log" 2>&1
 	st=$?
 	set -e
 	if [ "$st" != 243 ]; then
@@ -81,7 +100,7 @@ for ((i = 1; i <= cycles; i++)); do
 		exit 1
 	fi
 	ops=$(($(issued) - ops_before))
-	echo "powercut: cycle $i: cut at ${cut} s (seed $seed), $ops writes issued," \
+	echo "powercut: cycle $i: $kind cut at ${cut} s (seed $seed), $ops writes issued," \
 		"$(($(date +%s) - t0)) s; $(grep -h '^powercut\[write\]: .* recovered' "$work/boot-$i.log" |
 			sed 's/^powercut\[write\]: //')"
 done
