@@ -56,8 +56,32 @@ if [ -s "$journal" ]; then
 	echo "$phase: $(tail -n 1 "$work/verify.out")" >>"$work/figures"
 fi
 
+# prune_logs: with the logger, delete the logfiles below the writeback checkpoint
+# (after a recovery, the replay end: everything before it is on the data disk and
+# flushed), keeping the newest two, as the controller would (architecture.md, 7.4).
+# Without it every recovery would replay every earlier cycle, and a long loop would
+# fill the log disk. A checkpoint that is wrong shows up as a loss at the next cut.
+prune_logs() {
+	local wb dir f seq pruned=0 files=()
+	[ "$(crash_mode)" = logger ] || return 0
+	wb=$("$MARSCTL" --json dev list | jq -r '.[] | select(.name == "r0") | .log.wb_seq')
+	case $wb in '' | *[!0-9]*) say "not pruning logfiles: wb_seq is '$wb'"; return 0 ;; esac
+	dir=$logmnt/mars/resource-r0
+	mapfile -t files < <(find "$dir" -maxdepth 1 -name 'log-[0-9]*-*' -printf '%f\n' | sort)
+	((${#files[@]} > 2)) || return 0
+	for f in "${files[@]:0:${#files[@]}-2}"; do
+		seq=$((10#${f:4:9}))
+		[ "$seq" -lt "$wb" ] || continue
+		rm -- "$dir/$f"
+		pruned=$((pruned + 1))
+	done
+	sync "$dir"
+	say "pruned $pruned logfiles below the writeback checkpoint $wb, ${#files[@]} were there"
+}
+
 case $phase in
 write)
+	prune_logs
 	say "writing until the power cut"
 	# vm/run --kill-start: the host's countdown to the cut starts now.
 	: >"$work/armed"

@@ -34,7 +34,7 @@ command -v mkfs.ext4 >/dev/null || { echo "powercut: mkfs.ext4 missing" >&2; exi
 rm -rf "$work"
 mkdir -p "$work"
 truncate -s 32M "$work/data.img"
-truncate -s 64M "$work/log.img"
+truncate -s 128M "$work/log.img"
 mkfs.ext4 -q -F "$work/log.img"
 : >"$work/figures"
 
