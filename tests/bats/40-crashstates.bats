@@ -74,36 +74,45 @@ cs_cleanup() {
 	return "$rc"
 }
 
-# dm_create NAME TABLE: without udev in the guest, dmsetup makes no /dev/mapper
-# node by itself: mknodes does.
-dm_create() {
-	dmsetup create "$1" --table "$2" && dmsetup mknodes "$1"
+# dm_dev NAME: the device node of dm device NAME (/dev/dm-N, made by devtmpfs;
+# without udev in the guest there is no /dev/mapper/NAME).
+dm_dev() {
+	local f n
+	for f in /sys/block/dm-*/dm/name; do
+		read -r n <"$f" || continue
+		[ "$n" = "$1" ] || continue
+		f=${f%/dm/name}
+		crash_wait_dev "/dev/${f##*/}" && echo "/dev/${f##*/}"
+		return
+	done
+	echo "no dm device $1" >&2
+	return 1
 }
 
-# split DEV DATA LOG: dm-linear devices DATA and LOG over the two parts of DEV.
+# split DEV DATA LOG: dm-linear devices DATA and LOG over the two parts of DEV (one
+# dmsetup call for both: every command costs under TCG, and this runs per point).
 split() {
-	dm_create "$2" "0 $DATA_SECTORS linear $1 0" &&
-		dm_create "$3" "0 $LOG_SECTORS linear $1 $DATA_SECTORS"
+	dmsetup create --concise \
+		"$2,,,rw,0 $DATA_SECTORS linear $1 0;$3,,,rw,0 $LOG_SECTORS linear $1 $DATA_SECTORS"
 }
 
 # record_workload CRASHWRITER-ARGS...: the recording. /dev/ram0 is the recorded
 # disk, /dev/ram1 receives the log-writes log. Journal: $BATS_TEST_TMPDIR/journal.
 record_workload() {
 	J=$BATS_TEST_TMPDIR/journal
-	dm_create crlw "0 $(blockdev --getsz /dev/ram0) log-writes /dev/ram0 /dev/ram1"
-	split /dev/mapper/crlw crdata crlog
-	mkfs.ext4 -q -F -b 4096 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/crlog
+	dmsetup create crlw --table "0 $(blockdev --getsz /dev/ram0) log-writes /dev/ram0 /dev/ram1"
+	split "$(dm_dev crlw)" crdata crlog
+	mkfs.ext4 -q -F -b 4096 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$(dm_dev crlog)"
 	dmsetup message crlw 0 mark start
-	mount /dev/mapper/crlog "$MNT"
-	crash_create r0 /dev/mapper/crdata "$MNT/mars"
+	mount "$(dm_dev crlog)" "$MNT"
+	crash_create r0 "$(dm_dev crdata)" "$MNT/mars"
 	crash_wait_dev /dev/mars/r0
 	crash_check_logger r0
 	"$CRASH_TOOLS/crashwriter" --dev /dev/mars/r0 --journal "$J" --blocks "$BLOCKS" \
 		--dm-mark crlw "$@"
 	"$MARSCTL" dev delete r0
 	umount "$MNT"
-	dmsetup remove crdata
-	dmsetup remove crlog
+	dmsetup remove crdata crlog
 	dmsetup remove crlw # logs the unflushed writes and the mark dm-log-writes-end
 }
 
@@ -131,7 +140,7 @@ sample() {
 # check the ext4, recover the resource and verify it. Prints one figures line.
 # REPLAYED holds the last entry replayed onto /dev/ram2.
 check_point() {
-	local entry=$1 kind=$2 upto=$3 out rc
+	local entry=$1 kind=$2 upto=$3 out rc data log
 	if [ "$entry" -gt "$REPLAYED" ]; then
 		"$CRASH_TOOLS/replaylog" replay /dev/ram1 /dev/ram2 --from $((REPLAYED + 1)) \
 			--to "$entry" >/dev/null || return 1
@@ -140,16 +149,17 @@ check_point() {
 	dd if=/dev/ram2 of=/dev/ram3 bs=1M count="$DISK_MB" iflag=direct oflag=direct 2>/dev/null ||
 		return 1
 	split /dev/ram3 crsdata crslog || return 1
+	data=$(dm_dev crsdata) && log=$(dm_dev crslog) || return 1
 	# journal recovery, and a full check only if ext4 finds a reason for one
-	e2fsck -p /dev/mapper/crslog >"$BATS_TEST_TMPDIR/fsck.out" 2>&1
+	e2fsck -p "$log" >"$BATS_TEST_TMPDIR/fsck.out" 2>&1
 	rc=$?
 	if [ "$rc" -gt 1 ]; then
 		cat "$BATS_TEST_TMPDIR/fsck.out"
 		echo "crashstates: entry $entry: e2fsck status $rc on the log filesystem"
 		return 1
 	fi
-	mount /dev/mapper/crslog "$MNT" || return 1
-	if ! crash_create r0 /dev/mapper/crsdata "$MNT/mars"; then
+	mount "$log" "$MNT" || return 1
+	if ! crash_create r0 "$data" "$MNT/mars"; then
 		echo "crashstates: entry $entry ($kind): recovery failed"
 		return 1
 	fi
@@ -161,7 +171,7 @@ check_point() {
 	echo "crashstates: entry $entry ($kind, acked up to op $upto): ${out//$'\n'/$'\n'  }"
 	"$MARSCTL" dev delete r0 || return 1
 	umount "$MNT" || return 1
-	dmsetup remove crsdata && dmsetup remove crslog || return 1
+	dmsetup remove crsdata crslog || return 1
 	return "$rc"
 }
 
@@ -171,10 +181,12 @@ figure() {
 }
 
 @test "every sampled crash point keeps what was acknowledged before it, nothing never written" {
+	t0=$SECONDS
 	record_workload --ops "${MARS_CRASH_OPS:-300}" --seed 4242 --dsync-pct 25 --sync-every 6
 	crash_points >"$BATS_TEST_TMPDIR/points"
 	total=$(wc -l <"$BATS_TEST_TMPDIR/points")
-	echo "# crashstates: $(crash_mode) resource; $total crash points in the log" >&3
+	echo "# crashstates: $(crash_mode) resource; $total crash points in the log," \
+		"recorded in $((SECONDS - t0)) s" >&3
 	[ "$total" -gt 10 ]
 	sample "${MARS_CRASH_POINTS:-16}" <"$BATS_TEST_TMPDIR/points" >"$BATS_TEST_TMPDIR/sample"
 	# the end, after the clean delete: everything acknowledged is there

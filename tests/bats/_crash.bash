@@ -49,10 +49,11 @@ crash_check_logger() {
 	echo "crash: $1 log state $log"
 }
 
-# crash_wait_dev PATH: the device node appears asynchronously (devtmpfs).
+# crash_wait_dev PATH: the device node appears asynchronously (devtmpfs). Builtins
+# only while it is there: under TCG every command started costs.
 crash_wait_dev() {
-	local _
-	for _ in $(seq 100); do
+	local i
+	for ((i = 0; i < 100; i++)); do
 		[ -b "$1" ] && return 0
 		sleep 0.1
 	done

@@ -15,6 +15,16 @@
 setup() {
 	TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	cd "$TOP" || return 1
+	export MARS_POWERCUT_DIR=$TOP/build/host-powercut
+}
+
+teardown() {
+	# Kept after a failure: the images, the journal and each boot's output.
+	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+		rm -rf "$MARS_POWERCUT_DIR"
+	else
+		echo "powercut: work folder kept: $MARS_POWERCUT_DIR"
+	fi
 }
 
 @test "power cuts during writes lose no acknowledged write, show nothing never written" {

@@ -21,6 +21,10 @@ cd "$top"
 cycles=${1:-5}
 case $cycles in '' | *[!0-9]* | 0) echo "powercut: CYCLES must be a positive number" >&2; exit 2 ;; esac
 work=${MARS_POWERCUT_DIR:-$top/build/powercut}
+case $work in
+"$top"/?*) ;;
+*) echo "powercut: MARS_POWERCUT_DIR must be inside $top (the guest sees only the project)" >&2; exit 2 ;;
+esac
 read -r kmin kmax <<<"${MARS_POWERCUT_KILL:-0.5 6}"
 read -r emin emax <<<"${MARS_POWERCUT_EARLY:-1 8}"
 mode="logger"
