@@ -39,4 +39,5 @@ teardown() {
 	# the writer ran and acknowledged something, or the test proved nothing
 	verified=$(sed -n 's/^crashtest: .*acked writes verified \([0-9]*\),.*/\1/p' <<<"$output")
 	[ "$verified" -gt 0 ]
+	grep -E '^(crashtest|powercut): ' <<<"$output" | sed 's/^/# /' >&3
 }
