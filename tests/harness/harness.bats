@@ -61,13 +61,13 @@ setup() {
 	# the count starts when the guest creates the file, 3 s after the command started
 	start=$SECONDS
 	# shellcheck disable=SC2016 # expanded by the guest shell
-	run vm/run --kill-after 1 --kill-start "$HRES/armed" --timeout 120 -- \
+	run vm/run --kill-after 2 --kill-start "$HRES/armed" --timeout 120 -- \
 		bash -c 'echo before; sleep 3; : >"$1"; echo ARMED-NOW; sleep 60; echo NOT-REACHED' _ "$HRES/armed"
 	echo "$output"
 	[ "$status" -eq 243 ]
 	[[ "$output" == *ARMED-NOW* ]]
 	[[ "$output" != *NOT-REACHED* ]]
-	[[ "$output" == *"power cut: QEMU killed 1s after $HRES/armed appeared"* ]]
+	[[ "$output" == *"power cut: QEMU killed 2s after $HRES/armed appeared"* ]]
 	[ $((SECONDS - start)) -lt 60 ]
 	# a command that ends before the cut keeps its own status
 	run vm/run --kill-after 60 --timeout 120 -- sh -c 'exit 4'
