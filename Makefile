@@ -57,7 +57,7 @@ help:
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
 	@echo 'make killloop      kill -9 during store writes, 1000 times, then verify'
-	@echo 'make crashtest N=20  power cuts (QEMU killed) under a writer, N cycles, then verify'
+	@echo 'make crashtest     power cuts (QEMU killed) under a writer, N=20 cycles, then verify'
 	@echo 'make crashstates   every dm-log-writes crash point of 40-crashstates.bats'
 	@echo 'make bench         benchmarks in the VM ("bench: <name> <value> <unit>" lines)'
 	@echo 'vm/run --shell     a shell in the test VM'
