@@ -62,12 +62,13 @@ teardown() {
 # cs_cleanup: what a (failed) test may have left: mount, mars devices, dm devices.
 cs_cleanup() {
 	local d rc=0
-	if mountpoint -q "$MNT"; then umount "$MNT" || rc=1; fi
+	# the logger holds its logfiles open: the resources go before the mount
 	if grep -q '^mars ' /proc/modules; then
 		for d in $("$MARSCTL" --json dev list | jq -r '.[]?.name?'); do
 			timeout 60 "$MARSCTL" dev delete --force -- "$d" || rc=1
 		done
 	fi
+	if mountpoint -q "$MNT"; then umount "$MNT" || rc=1; fi
 	for d in crsdata crslog crdata crlog crlw; do
 		if dmsetup info "$d" >/dev/null 2>&1; then dmsetup remove "$d" || rc=1; fi
 	done
@@ -138,8 +139,21 @@ sample() {
 # check_point ENTRY KIND UPTO: rebuild the disk as of log entry ENTRY on /dev/ram3
 # (replaying incrementally on /dev/ram2, which starts as /dev/ram0 started: zeros),
 # check the ext4, recover the resource and verify it. Prints one figures line.
-# REPLAYED holds the last entry replayed onto /dev/ram2.
+# REPLAYED holds the last entry replayed onto /dev/ram2. After a failure, what the
+# point set up is taken down, so that the next points still run.
 check_point() {
+	local rc=0
+	_check_point "$@" || rc=$?
+	if [ "$rc" != 0 ]; then
+		# the logger holds its logfiles open: the resource goes before the mount
+		if [ -e /dev/mars/r0 ]; then "$MARSCTL" dev delete --force r0 2>/dev/null; fi
+		if mountpoint -q "$MNT"; then umount "$MNT"; fi
+		dmsetup remove crsdata crslog 2>/dev/null
+	fi
+	return "$rc"
+}
+
+_check_point() {
 	local entry=$1 kind=$2 upto=$3 out rc data log
 	if [ "$entry" -gt "$REPLAYED" ]; then
 		"$CRASH_TOOLS/replaylog" replay /dev/ram1 /dev/ram2 --from $((REPLAYED + 1)) \
