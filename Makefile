@@ -45,9 +45,11 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_ABINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit-asan/%)
 BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+# Test tools run in the guest (crash tests): one C file each, no libraries.
+TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all help deps kmod kmod-test bpf userspace check check-unit check-vm \
-        check-harness demo bench killloop lint shellcheck checkpatch clang-check fuzz clean distclean
+        check-harness demo bench killloop crashtest crashstates lint shellcheck checkpatch clang-check fuzz clean distclean
 
 help:
 	@echo 'make deps          install build/test packages, fetch the guest kernel (idempotent)'
@@ -61,6 +63,8 @@ help:
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
 	@echo 'make killloop      kill -9 during store writes, 1000 times, then verify'
+	@echo 'make crashtest     power cuts (QEMU killed) under a writer, N=20 cycles, then verify'
+	@echo 'make crashstates   every dm-log-writes crash point of 40-crashstates.bats'
 	@echo 'make bench         benchmarks in the VM ("bench: <name> <value> <unit>" lines)'
 	@echo 'vm/run --shell     a shell in the test VM'
 
@@ -129,7 +133,13 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(BUILD)/libmarsstore-asan.a $(MLOG_AOBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(MLOG_AOBJS) $(BUILD)/libmarsstore-asan.a $(TEST_LIBS)
 
--include $(shell find $(BUILD)/obj $(BUILD)/obj-asan -name '*.d' 2>/dev/null)
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+userspace: $(TOOLS)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-asan $(BUILD)/tools -name '*.d' 2>/dev/null)
 
 # --- tests ----------------------------------------------------------------------------
 # Every suite writes TAP into build/results/; tests/summarize adds them up.
@@ -150,6 +160,16 @@ check-trace: all
 
 check-harness: all
 	tests/run-harness $(RESULTS)
+
+# Crash tests (docs/testing.md, "Crash tests"); MARS_CRASH_PLAIN=1 runs them on a
+# plain resource. Both end with "crashtest: cycles C, acked writes verified W, losses L".
+N ?= 20
+crashtest: all
+	tests/host/powercut.sh $(N)
+
+crashstates: all
+	MARS_CRASH_POINTS=all MARS_VM_SUITE_TIMEOUT=$${MARS_VM_SUITE_TIMEOUT:-7200} \
+		tests/run-vm $(RESULTS) tests/bats/40-crashstates.bats
 
 # --- lint -----------------------------------------------------------------------------
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The harness self-test, run on the host: proves that vm/run passes exit statuses
 # through, and that a failing test, a kernel WARN, a guest panic and a hang each make
-# a run fail with a distinct, recorded reason. Boots several VMs.
+# a run fail with a distinct, recorded reason, and that --kill-after cuts the power
+# when asked. Boots several VMs.
 
 setup_file() {
 	export TOP
@@ -53,6 +54,24 @@ setup() {
 	run vm/run --timeout 15 -- sleep 600
 	[ "$status" -eq 241 ]
 	[[ "$output" == *"timeout"* ]]
+}
+
+@test "vm/run --kill-after cuts the power: status 243, counted from --kill-start's file" {
+	rm -f "$HRES/armed"
+	# the count starts when the guest creates the file, 3 s after the command started
+	start=$SECONDS
+	# shellcheck disable=SC2016 # expanded by the guest shell
+	run vm/run --kill-after 2 --kill-start "$HRES/armed" --timeout 120 -- \
+		bash -c 'echo before; sleep 3; : >"$1"; echo ARMED-NOW; sleep 60; echo NOT-REACHED' _ "$HRES/armed"
+	echo "$output"
+	[ "$status" -eq 243 ]
+	[[ "$output" == *ARMED-NOW* ]]
+	[[ "$output" != *NOT-REACHED* ]]
+	[[ "$output" == *"power cut: QEMU killed 2s after $HRES/armed appeared"* ]]
+	[ $((SECONDS - start)) -lt 60 ]
+	# a command that ends before the cut keeps its own status
+	run vm/run --kill-after 60 --timeout 120 -- sh -c 'exit 4'
+	[ "$status" -eq 4 ]
 }
 
 @test "run-vm records a panic as a failed test" {
