@@ -28,6 +28,7 @@ crash_create() {
 	if [ "$(crash_mode)" = plain ]; then
 		"$MARSCTL" dev create "$name" --data "$data" --io bio
 	else
+		mkdir -p "$logdir" || return 1
 		"$MARSCTL" dev create "$name" --data "$data" --io "${MARS_CRASH_IO:-bio}" \
 			--log-dir "$logdir"
 	fi
