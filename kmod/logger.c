@@ -2084,7 +2084,9 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	lg->replay_end_seq = ri[i].seq;
 	lg->replay_end_off = ri[i].outcome_off;
 	lg->replay_outcome = ri[i].outcome;
-	lg->next_rec_seq = max(lg->next_rec_seq, ri[i].last_rec_seq + 1);
+	/* A file holding only its header continues from its header's first_rec_seq. */
+	lg->next_rec_seq = max(lg->next_rec_seq, ri[i].records ? ri[i].last_rec_seq + 1 :
+						  ri[i].hdr_first);
 	for (i = 0; i < n; i++)
 		lg->lamport = max(lg->lamport, ri[i].last_lamport);
 	if (ri[n - 1].eof_emergency) {

@@ -347,6 +347,31 @@ same_as() {
 	"$MARSCTL" tune r0 buf_max_mb=default
 }
 
+@test "a crash right after a recovery (a file holding only its header) keeps the numbering" {
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/a" 1 8
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img1"
+	restore_image "$BATS_TEST_TMPDIR/img1"
+	lcreate
+	# crash again at once: file 2 holds only its header
+	crash_image "$BATS_TEST_TMPDIR/img2"
+	restore_image "$BATS_TEST_TMPDIR/img2"
+	lcreate
+	[ "$(lfield seq)" = 3 ]
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k seek=16 oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img3"
+	restore_image "$BATS_TEST_TMPDIR/img3"
+	lcreate
+	run "$MARSCTL" --json log dump "$(logfile 3)" --no-records
+	first=$(jq -r .header.first_rec_seq <<<"$output")
+	run "$MARSCTL" --json log dump "$(logfile 1)"
+	[ "$first" = $(($(jq -r '.records[-1].rec_seq' <<<"$output") + 1)) ]
+	same_as "$BATS_TEST_TMPDIR/a" 0
+	same_as "$BATS_TEST_TMPDIR/a" 1
+}
+
 @test "bad input: a clear error and nothing changes" {
 	log_fs
 	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir /nonexistent
