@@ -174,6 +174,7 @@ struct mars_logger {
 	struct file *logf;
 	u64 log_seq, log_appended, log_durable, log_salt;
 	u64 next_rec_seq, lamport, durable_rec_seq, durable_lamport;
+	u64 appended_lamport;		/* of the last record appended */
 	u8 *hdrbuf;
 	struct bio_vec *bvecs;
 	unsigned int max_bvecs;
@@ -583,6 +584,14 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 		m->endio(m, -EIO);	/* the queue limits forbid it */
 		return;
 	}
+	/* In emergency mode, pass through before copying anything. */
+	if (READ_ONCE(lg->mode) != LG_NORMAL) {
+		if (!lg_lock_normal(lg)) {
+			lg_pass(lg, m);
+			return;
+		}
+		spin_unlock(&lg->lock);
+	}
 	/* Throttle: wait for writeback to free buffers; never fail. */
 	if (charge && atomic64_read(&lg->buf_used) + charge > READ_ONCE(lg->buf_limit)) {
 		WRITE_ONCE(lg->throttled, true);
@@ -622,7 +631,11 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 
 static void lg_flush(struct mars_logger *lg, struct mref *m)
 {
-	struct lg_flush *f = kmalloc(sizeof(*f), GFP_NOIO);
+	struct lg_flush *f;
+
+	/* A FLUSH must not fail for memory: wait for some, as writes do. */
+	while (!(f = kmalloc(sizeof(*f), GFP_NOIO)))
+		msleep(20);
 
 	if (!lg_lock_normal(lg)) {
 		kfree(f);
@@ -633,11 +646,6 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 		spin_unlock(&lg->lock);
 		kfree(f);
 		m->endio(m, 0);
-		return;
-	}
-	if (!f) {
-		spin_unlock(&lg->lock);
-		m->endio(m, -ENOMEM);
 		return;
 	}
 	f->target = lg->qseq;
@@ -914,7 +922,7 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		for (i = 0; i < e->nr_pages; i++)
 			lg->bvecs[nb++] = e->bvec[i];
 		total += mlog_rec_size(r.payload_len);
-		lg->durable_lamport = r.lamport;	/* published once durable */
+		lg->appended_lamport = r.lamport;	/* durable_lamport at the sync */
 		ns++;
 	}
 	*bytes = total;
@@ -1081,6 +1089,7 @@ static int mars_logd(void *data)
 			}
 			lg->log_durable = lg->log_appended;
 			lg->durable_rec_seq = lg->next_rec_seq - 1;
+			lg->durable_lamport = lg->appended_lamport;
 			spin_lock(&lg->lock);
 			list_splice_tail_init(&lg->unsyncq, &synced);
 			if (!list_empty(&synced)) {
@@ -2133,6 +2142,8 @@ void mars_logger_set_tun(struct mars_brick *b, const struct mars_tun *eff)
 		  max_t(u64, 16ULL << 20, (u64)(totalram_pages() / 5) << PAGE_SHIFT);
 
 	WRITE_ONCE(lg->buf_limit, buf);
+	/* A higher bound lets waiting writers go on. */
+	wake_up_all(&lg->throttle_wq);
 	WRITE_ONCE(lg->rotate_bytes, eff->log_rotate_mb == U32_MAX ? U64_MAX :
 		   (u64)eff->log_rotate_mb << 20);
 	WRITE_ONCE(lg->batch_bytes, clamp_t(u32, eff->log_batch_kb, 4, 4096) << 10);
