@@ -199,7 +199,7 @@ bad() {
 	run m status
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"r0: role plain, designated primary $H (this host)"* ]]
+	[[ "$output" == *"r0: role primary, designated primary $H (this host)"* ]]
 	[[ "$output" == *"disk UpToDate"* ]]
 	run m --json status
 	echo "$output"
@@ -210,7 +210,8 @@ bad() {
 	[ "$(jq .module_loaded <<<"$j")" = true ]
 	jq -e '.time_ns > 0' <<<"$j"
 	r='.resources[] | select(.name == "r0")'
-	[ "$(jq -r "$r.role" <<<"$j")" = plain ]
+	# r0 has a log_dir on this host: it runs with the logger
+	[ "$(jq -r "$r.role" <<<"$j")" = primary ]
 	[ "$(jq -r "$r.disk" <<<"$j")" = UpToDate ]
 	[ "$(jq -r "$r.device" <<<"$j")" = /dev/mars/r0 ]
 	[ "$(jq -r "$r.backend" <<<"$j")" = bio ]
@@ -222,10 +223,19 @@ bad() {
 	[ "$(jq "$r.member" <<<"$j")" = true ]
 	[ "$(jq -r "$r.want" <<<"$j")" = up ]
 	[ "$(jq "$r.errors | length" <<<"$j")" = 0 ]
-	# known only after issues 4/5: null, never 0
-	for k in replication log writeback emergency replay sync; do
+	# the logger's figures (issue 4)
+	[ "$(jq "$r.log.seq" <<<"$j")" -ge 1 ]
+	[ "$(jq "$r.log.durable" <<<"$j")" -ge 192 ]
+	[[ "$(jq -r "$r.writeback.checkpoint" <<<"$j")" =~ ^[0-9]{9}:[0-9]+$ ]]
+	[ "$(jq "$r.writeback.pending_bytes" <<<"$j")" -ge 0 ]
+	[ "$(jq "$r.emergency" <<<"$j")" = false ]
+	[ "$(jq -r "$r.replay | type" <<<"$j")" = object ]
+	# known only with replication: null, never 0
+	for k in replication sync; do
 		[ "$(jq "$r.$k" <<<"$j")" = null ]
 	done
+	run m status r0
+	[[ "$output" == *"log: file 0000000"*"writeback checkpoint"* ]]
 	run m --json status r0
 	[ "$(jq '.resources | length' <<<"$output")" = 1 ]
 	run m --json status nosuch

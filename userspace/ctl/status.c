@@ -28,7 +28,8 @@ struct res_status {
 	const char *name;
 	const struct res_model *m;	/* NULL: a device the store does not know */
 	const struct mars_dev_info *d;	/* NULL: not in the module */
-	const char *role;		/* "plain" (in the module, no logger) or "none" */
+	const char *role;		/* "primary" (logger), "plain" (no logger) or "none" */
+	const struct mars_rstate *lg;	/* the module's state of a logger device, or NULL */
 	const char *designated;		/* designated primary, or NULL */
 	bool is_designated;		/* this host is the designated primary */
 	const char *disk;		/* NotJoined, Detached, UpToDate */
@@ -48,6 +49,8 @@ struct snapshot {
 	size_t nr;
 	struct mars_dev_info *devs;
 	size_t nd;
+	struct mars_rstate *states;	/* parallel to devs (MARS_IOC_DEV_STATE) */
+	bool *has_state;
 	struct res_status *st;
 	size_t nst;
 };
@@ -70,7 +73,10 @@ static void derive(struct snapshot *sn, struct res_status *s)
 	const struct res_model *m = s->m;
 	const struct mars_dev_info *d = s->d;
 
-	s->role = d ? "plain" : "none";
+	if (d && sn->has_state[d - sn->devs] &&
+	    (sn->states[d - sn->devs].flags & MARS_RS_F_LOGGER))
+		s->lg = &sn->states[d - sn->devs];
+	s->role = s->lg ? "primary" : d ? "plain" : "none";
 	s->designated = m && m->primary && m->primary[0] ? m->primary : NULL;
 	s->is_designated = s->designated && !strcmp(s->designated, g_opts.host);
 	if (d)
@@ -85,10 +91,16 @@ static void derive(struct snapshot *sn, struct res_status *s)
 		s->disk_reason = d ? "being deleted" : m->want ?
 				 (sn->module ? "not created: run marsctl reconcile" :
 				  "mars.ko not loaded: run marsctl reconcile") : m->why_not;
+	} else if (s->lg && (s->lg->flags & MARS_RS_F_EMERGENCY)) {
+		s->disk = "EmergencyMode";
+		s->disk_reason = "the log is off: writes go straight to the data device";
 	} else {
-		s->disk = "UpToDate";	/* plain device: no log, nothing pending */
+		/* plain: nothing pending; logger: the data device plus the log */
+		s->disk = "UpToDate";
 		s->disk_reason = NULL;
 	}
+	if (s->lg && (s->lg->flags & MARS_RS_F_LOG_ERROR))
+		add_err(s, "log write error: see the kernel log");
 	/* 10.3: only NoPrimary can be known without the logger and replication */
 	s->repl = s->designated ? NULL : "NoPrimary";
 	if (m && m->error)
@@ -130,11 +142,20 @@ static int take_snapshot(struct snapshot *sn, const char *only)
 	if (fd >= 0) {
 		sn->module = true;
 		err = kdev_list(fd, &sn->devs, &sn->nd);
-		close(fd);
 		if (err) {
+			close(fd);
 			err_msg("MARS_IOC_DEV_LIST: %s", strerror(-err));
 			return err;
 		}
+		sn->states = calloc(sn->nd + 1, sizeof(*sn->states));
+		sn->has_state = calloc(sn->nd + 1, sizeof(*sn->has_state));
+		if (!sn->states || !sn->has_state) {
+			close(fd);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < sn->nd; i++)
+			sn->has_state[i] = !kdev_state(fd, sn->devs[i].name, &sn->states[i], NULL);
+		close(fd);
 	} else if (fd != -ENOENT) {
 		return -ENODEV;
 	}
@@ -171,6 +192,8 @@ static int take_snapshot(struct snapshot *sn, const char *only)
 static void free_snapshot(struct snapshot *sn)
 {
 	free(sn->st);
+	free(sn->states);
+	free(sn->has_state);
 	free(sn->devs);
 	free(sn->rs);
 	kvset_free(&sn->kv);
@@ -209,12 +232,40 @@ static struct json_object *res_json(const struct res_status *s)
 	for (int i = 0; i < s->nerr; i++)
 		json_object_array_add(e, json_object_new_string(s->err[i]));
 	json_object_object_add(o, "errors", e);
-	/* issue 4 (logger) and replication: unknown until then, never 0 */
-	json_object_object_add(o, "log", NULL);
-	json_object_object_add(o, "writeback", NULL);
-	json_object_object_add(o, "emergency", NULL);
-	json_object_object_add(o, "replay", NULL);
-	json_object_object_add(o, "sync", NULL);
+	/* Logger figures for a logger device; unknown (null, never 0) otherwise. */
+	if (s->lg) {
+		struct json_object *l = json_object_new_object();
+		struct json_object *w = json_object_new_object();
+		struct json_object *r = json_object_new_object();
+		char ck[48];
+
+		json_object_object_add(l, "seq", json_object_new_uint64(s->lg->log_seq));
+		json_object_object_add(l, "appended", json_object_new_uint64(s->lg->log_appended));
+		json_object_object_add(l, "durable", json_object_new_uint64(s->lg->log_durable));
+		json_object_object_add(l, "durable_rec_seq",
+				       json_object_new_uint64(s->lg->durable_rec_seq));
+		json_object_object_add(o, "log", l);
+		snprintf(ck, sizeof(ck), "%09" PRIu64 ":%" PRIu64, (uint64_t)s->lg->wb_seq,
+			 (uint64_t)s->lg->wb_off);
+		json_object_object_add(w, "checkpoint", json_object_new_string(ck));
+		json_object_object_add(w, "pending_bytes", json_object_new_uint64(s->lg->wb_pending));
+		json_object_object_add(w, "throttled", json_object_new_boolean(
+				       !!(s->lg->flags & MARS_RS_F_THROTTLED)));
+		json_object_object_add(o, "writeback", w);
+		json_object_object_add(o, "emergency", json_object_new_boolean(
+				       !!(s->lg->flags & MARS_RS_F_EMERGENCY)));
+		json_object_object_add(r, "bytes", json_object_new_uint64(s->lg->replay_bytes));
+		snprintf(ck, sizeof(ck), "%09" PRIu64 ":%" PRIu64, (uint64_t)s->lg->replay_seq,
+			 (uint64_t)s->lg->replay_off);
+		json_object_object_add(r, "end", json_object_new_string(ck));
+		json_object_object_add(o, "replay", r);
+	} else {
+		json_object_object_add(o, "log", NULL);
+		json_object_object_add(o, "writeback", NULL);
+		json_object_object_add(o, "emergency", NULL);
+		json_object_object_add(o, "replay", NULL);
+	}
+	json_object_object_add(o, "sync", NULL);	/* replication */
 	return o;
 }
 
@@ -229,7 +280,7 @@ static void res_plain(const struct res_status *s)
 	printf("    disk %s%s%s%s, replication %s\n", s->disk,
 	       s->disk_reason ? " (" : "", s->disk_reason ? s->disk_reason : "",
 	       s->disk_reason ? ")" : "",
-	       s->repl ? s->repl : "n/a (logger and replication: issues 4/5)");
+	       s->repl ? s->repl : "n/a (replication is not built yet)");
 	if (d) {
 		printf("    device %s: %s over %s, %.1f MiB, open %u", s->device,
 		       kdev_backend_name(d->backend), d->data_path,
@@ -241,8 +292,18 @@ static void res_plain(const struct res_status *s)
 		printf("    no device; wants %s over %s, %.1f MiB\n",
 		       kdev_backend_name(m->backend), m->data, (double)m->size / (1 << 20));
 	}
-	if (m && m->member)
-		printf("    log, writeback, replay, sync: n/a until the logger (issue 4)\n");
+	if (s->lg) {
+		char pend[32];
+
+		snprintf(pend, sizeof(pend), "%.1f MiB", (double)s->lg->wb_pending / (1 << 20));
+		printf("    log: file %09" PRIu64 ", %" PRIu64 " bytes durable; writeback "
+		       "checkpoint %09" PRIu64 ":%" PRIu64 ", %s pending%s\n",
+		       (uint64_t)s->lg->log_seq, (uint64_t)s->lg->log_durable,
+		       (uint64_t)s->lg->wb_seq, (uint64_t)s->lg->wb_off, pend,
+		       (s->lg->flags & MARS_RS_F_EMERGENCY) ? ", EMERGENCY" : "");
+	} else if (m && m->member) {
+		printf("    log, writeback, replay: n/a (no logger: no log_dir for this host)\n");
+	}
 	for (int i = 0; i < s->nerr; i++)
 		printf("    error: %s\n", s->err[i]);
 }
