@@ -420,9 +420,18 @@ bad() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"replayed"* ]]
 	cmp <(dd if=/dev/mars/r0 bs=1M count=1 iflag=direct status=none) "$BATS_TEST_TMPDIR/p"
-	# and the next reconcile persists the new position
+	# and the next reconcile persists the new position, then deletes the logfiles
+	# before it (persist first)
 	m reconcile
-	[ "$(m get /res/r0/@$H/writeback)" != "$c0" ]
+	c1=$(m get /res/r0/@$H/writeback)
+	[ "$c1" != "$c0" ]
+	first=$((10#${c1%%:*}))
+	ls /var/lib/mars/log/resource-r0/
+	for f in /var/lib/mars/log/resource-r0/log-*; do
+		n=${f##*/log-}
+		[ "$((10#${n%%-*}))" -ge "$first" ]
+	done
+	[ -f "$(printf '/var/lib/mars/log/resource-r0/log-%09d-%s' "$first" "$H")" ]
 }
 
 @test "sio: a changed thread count is applied to the running device (DEV_SET)" {

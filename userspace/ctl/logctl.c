@@ -207,6 +207,26 @@ static int mkdirs(const char *path)
 	return mkdir(buf, 0700) && errno != EEXIST ? -1 : 0;
 }
 
+int logdir_prune(const char *log_dir, const char *name, const char *host, uint64_t below)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	uint64_t lo, hi;
+	char msg[MARS_ERRMSG_MAX];
+	int n = 0;
+
+	if (snprintf(dir, sizeof(dir), "%s/resource-%s", log_dir, name) >= (int)sizeof(dir) ||
+	    logdir_scan(dir, host, &lo, &hi, msg))
+		return 0;
+	for (uint64_t seq = lo; lo && seq < below && seq <= hi; seq++) {
+		snprintf(path, sizeof(path), "%s/log-%09" PRIu64 "-%s", dir, seq, host);
+		if (!unlink(path))
+			n++;
+		else if (errno != ENOENT)
+			fprintf(stderr, "marsctl: cannot delete %s: %s\n", path, strerror(errno));
+	}
+	return n;
+}
+
 int logdir_prepare(const char *log_dir, const char *name, const char *host,
 		   const char *ckpt, bool create, struct kdev_create_args *c, char *msg)
 {

@@ -115,6 +115,8 @@ struct kdev_create_args;
  */
 int logdir_prepare(const char *log_dir, const char *name, const char *host,
 		   const char *ckpt, bool create, struct kdev_create_args *c, char *msg);
+/* Delete @host's logfiles of resource @name numbered below @below; returns how many. */
+int logdir_prune(const char *log_dir, const char *name, const char *host, uint64_t below);
 int do_log_emergency(int argc, char **argv);
 
 /*

@@ -185,7 +185,8 @@ static int logger_flags(int fd, const struct mars_dev_info *devs, size_t nd, boo
 /*
  * Persist the writeback checkpoint of every logger resource of this host that
  * moved (architecture.md 8.6): /res/<r>/@<h>/writeback = "SEQ:OFFSET". Logfiles
- * before SEQ are written back; after a crash, recovery starts there.
+ * before SEQ are written back; after a crash, recovery starts there. Only once the
+ * store holds the checkpoint are those logfiles deleted (7.4: persist first).
  */
 static int persist_checkpoints(const struct kvset *kv)
 {
@@ -193,6 +194,7 @@ static int persist_checkpoints(const struct kvset *kv)
 	struct store_batch *b = NULL;
 	struct store *s = NULL;
 	struct store_error se;
+	uint64_t *seqs = NULL;		/* per resource: the checkpoint's file, 0: none */
 	size_t nr = 0, puts = 0;
 	int fd, err = 0;
 
@@ -201,6 +203,11 @@ static int persist_checkpoints(const struct kvset *kv)
 		return 0;
 	if (model_resources(kv, g_opts.host, &rs, &nr))
 		goto out;
+	seqs = calloc(nr + 1, sizeof(*seqs));
+	if (!seqs) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		struct mars_rstate st;
 		char key[STORE_KEY_MAX + 1], val[48];
@@ -210,6 +217,7 @@ static int persist_checkpoints(const struct kvset *kv)
 			continue;
 		snprintf(val, sizeof(val), "%09" PRIu64 ":%" PRIu64, (uint64_t)st.wb_seq,
 			 (uint64_t)st.wb_off);
+		seqs[i] = st.wb_seq;
 		if (rs[i].writeback && !strcmp(rs[i].writeback, val))
 			continue;
 		if (!b && !(b = store_batch_new())) {
@@ -232,12 +240,18 @@ static int persist_checkpoints(const struct kvset *kv)
 		if (store_commit(s, b, NULL, &se)) {
 			err_msg("persisting checkpoints: %s", se.msg);
 			err = -EIO;
+			goto out;
 		}
 	}
+	/* The store holds every checkpoint now: files before them are not needed. */
+	for (size_t i = 0; i < nr; i++)
+		if (seqs[i] > 1)
+			logdir_prune(rs[i].log_dir, rs[i].name, g_opts.host, seqs[i]);
 out:
 	if (s)
 		store_close(s);
 	store_batch_free(b);
+	free(seqs);
 	free(rs);
 	close(fd);
 	return err;
