@@ -20,6 +20,22 @@ static void set_msg(char *msg, const char *kmsg, int err)
 		snprintf(msg, MARS_ERRMSG_MAX, "%s", strerror(err));
 }
 
+/*
+ * One ioctl whose struct carries an errmsg (the module copies it back on failure
+ * too): 0, or -errno with @msg set from @errmsg or strerror().
+ */
+static int ctl_ioctl(int fd, unsigned long cmd, void *arg, char *errmsg, char *msg)
+{
+	int err;
+
+	if (ioctl(fd, cmd, arg) >= 0)
+		return 0;
+	err = errno;
+	errmsg[MARS_ERRMSG_MAX - 1] = 0;
+	set_msg(msg, errmsg, err);
+	return -err;
+}
+
 static int copy_name(char *dst, const char *name, char *msg)
 {
 	size_t len = strlen(name);
@@ -76,14 +92,11 @@ int kdev_create(int fd, struct kdev_create_args *a, char *msg)
 		c2.ckpt_off = a->ckpt_off;
 		c2.next_log_seq = a->next_log_seq;
 	}
-	if (ioctl(fd, a->log_dir ? MARS_IOC_DEV_CREATE2 : MARS_IOC_DEV_CREATE, &c2) < 0) {
-		err = errno;
-		free(abs);
-		c->errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, c->errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, a->log_dir ? MARS_IOC_DEV_CREATE2 : MARS_IOC_DEV_CREATE, &c2,
+			c->errmsg, msg);
 	free(abs);
+	if (err)
+		return err;
 	a->replay_records = c2.replay_records;
 	a->replay_bytes = c2.replay_bytes;
 	a->replay_ns = c2.replay_ns;
@@ -103,12 +116,9 @@ int kdev_state(int fd, const char *name, struct mars_rstate *st, char *msg)
 	err = copy_name(s.name, name, msg);
 	if (err)
 		return err;
-	if (ioctl(fd, MARS_IOC_DEV_STATE, &s) < 0) {
-		err = errno;
-		s.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, s.errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, MARS_IOC_DEV_STATE, &s, s.errmsg, msg);
+	if (err)
+		return err;
 	*st = s.state;
 	return 0;
 }
@@ -124,12 +134,9 @@ int kdev_log_rotate(int fd, const char *name, uint64_t *old_seq, uint64_t *old_e
 	err = copy_name(r.name, name, msg);
 	if (err)
 		return err;
-	if (ioctl(fd, MARS_IOC_LOG_ROTATE, &r) < 0) {
-		err = errno;
-		r.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, r.errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, MARS_IOC_LOG_ROTATE, &r, r.errmsg, msg);
+	if (err)
+		return err;
 	*old_seq = r.old_seq;
 	*old_end = r.old_end;
 	*new_seq = r.new_seq;
@@ -147,12 +154,9 @@ int kdev_emergency(int fd, const char *name, uint32_t action, uint64_t *log_seq,
 	err = copy_name(e.name, name, msg);
 	if (err)
 		return err;
-	if (ioctl(fd, MARS_IOC_EMERGENCY, &e) < 0) {
-		err = errno;
-		e.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, e.errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, MARS_IOC_EMERGENCY, &e, e.errmsg, msg);
+	if (err)
+		return err;
 	*log_seq = e.log_seq;
 	return 0;
 }
@@ -168,12 +172,9 @@ int kdev_delete(int fd, const char *name, int force, char *msg)
 	err = copy_name(d.name, name, msg);
 	if (err)
 		return err;
-	if (ioctl(fd, MARS_IOC_DEV_DELETE, &d) < 0) {
-		err = errno;
-		d.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, d.errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, MARS_IOC_DEV_DELETE, &d, d.errmsg, msg);
+	if (err)
+		return err;
 	return 0;
 }
 
@@ -188,12 +189,9 @@ int kdev_set_sio_threads(int fd, const char *name, uint32_t threads, char *msg)
 	if (err)
 		return err;
 	s.sio_threads = threads;
-	if (ioctl(fd, MARS_IOC_DEV_SET, &s) < 0) {
-		err = errno;
-		s.errmsg[MARS_ERRMSG_MAX - 1] = 0;
-		set_msg(msg, s.errmsg, err);
-		return -err;
-	}
+	err = ctl_ioctl(fd, MARS_IOC_DEV_SET, &s, s.errmsg, msg);
+	if (err)
+		return err;
 	return 0;
 }
 
