@@ -175,6 +175,7 @@ struct mars_logger {
 	u64 log_seq, log_appended, log_durable, log_salt;
 	u64 next_rec_seq, lamport, durable_rec_seq, durable_lamport;
 	u64 appended_lamport;		/* of the last record appended */
+	bool waiter_unsynced;		/* an unsynced record has a waiting write */
 	u8 *hdrbuf;
 	struct bio_vec *bvecs;
 	unsigned int max_bvecs;
@@ -945,6 +946,8 @@ static void lg_take_batch(struct mars_logger *lg, struct list_head *batch)
 			break;
 		list_move_tail(&e->q, batch);
 		e->state = LG_UNSYNCED;
+		if (e->waiter)
+			lg->waiter_unsynced = true;
 		bytes += sz;
 		bv += 1 + e->nr_pages;
 		n++;
@@ -1065,18 +1068,9 @@ static int mars_logd(void *data)
 		spin_unlock(&lg->lock);
 		if (lg->log_appended - lg->log_durable >= lg->sync_bytes)
 			need_sync = true;
-		if (!need_sync) {
-			struct lg_ext *last;
-
-			/* A waiting FUA write needs a sync now. */
-			spin_lock(&lg->lock);
-			list_for_each_entry(last, &lg->unsyncq, q)
-				if (last->waiter) {
-					need_sync = true;
-					break;
-				}
-			spin_unlock(&lg->lock);
-		}
+		/* A waiting FUA write (or logged-ack write) needs a sync now. */
+		if (lg->waiter_unsynced)
+			need_sync = true;
 		if (need_sync) {
 			ret = lg_log_sync(lg);
 			if (ret) {
@@ -1090,6 +1084,7 @@ static int mars_logd(void *data)
 			lg->log_durable = lg->log_appended;
 			lg->durable_rec_seq = lg->next_rec_seq - 1;
 			lg->durable_lamport = lg->appended_lamport;
+			lg->waiter_unsynced = false;
 			spin_lock(&lg->lock);
 			list_splice_tail_init(&lg->unsyncq, &synced);
 			if (!list_empty(&synced)) {

@@ -3,8 +3,8 @@
  * mlog: the one implementation of the transaction logfile checks
  * (docs/log-format.md, sections 4, 5, 6 and 10). The interface is mlog.h.
  *
- * Compiled unchanged into three places: the kernel module (kmod/mlog.c is a
- * symlink to this file; replay), marsctl (`marsctl log dump`) and the libFuzzer
+ * Compiled unchanged into three places: the kernel module (through a symlink in
+ * kmod/; replay), marsctl (`marsctl log dump`) and the libFuzzer
  * target. Hence the rules of this file:
  *  - no libc and no kernel API: the CRC32C update step comes in as a function
  *    pointer, file bytes through a read callback, and the only large memory is
