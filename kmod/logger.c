@@ -517,11 +517,14 @@ again:
 		spin_unlock(&lg->lock);
 		kfree(refs);
 		cap = nr + 8;
-		refs = kmalloc_array(cap, sizeof(*refs), GFP_NOIO);
-		if (!refs) {
-			m->endio(m, -ENOMEM);
-			return;
-		}
+		/*
+		 * A read must not fail for want of memory: we run in process
+		 * context (queue_rq of a blocking queue), so wait for memory the
+		 * way the allocator suggests. Writeback frees shadow buffers
+		 * without waiting for reads, so this makes progress.
+		 */
+		while (!(refs = kmalloc_array(cap, sizeof(*refs), GFP_NOIO)))
+			memalloc_retry_wait(GFP_NOIO);
 		goto again;
 	}
 	spin_unlock(&lg->lock);
