@@ -202,6 +202,14 @@ static void mars_state_workfn(struct work_struct *work)
 	mutex_unlock(&mars_state_lock);
 }
 
+/* Takes mars_state_lock: the caller holds neither it nor mars_devs_lock. */
+void mars_state_geff(struct mars_tun *geff)
+{
+	mutex_lock(&mars_state_lock);
+	*geff = mars_geff;
+	mutex_unlock(&mars_state_lock);
+}
+
 /* Publish soon. Process context; mars_state_lock may or may not be held. */
 void mars_state_kick(void)
 {
