@@ -69,6 +69,8 @@ static const struct bit_name state_bits[] = {
 	{ MARS_DEV_S_DYING, "dying" },
 	{ MARS_DEV_S_PATH_TRUNC, "path_truncated" },
 	{ MARS_DEV_S_READONLY, "readonly" },
+	{ MARS_DEV_S_CREATING, "creating" },
+	{ MARS_DEV_S_REPLAYING, "replaying" },
 	{ 0, NULL },
 };
 
@@ -353,8 +355,11 @@ static struct json_object *log_json(int fd, const char *name)
 	json_object_object_add(o, "wb_off", json_object_new_uint64(st.wb_off));
 	json_object_object_add(o, "checkpoint", json_object_new_string(ck));
 	json_object_object_add(o, "wb_pending", json_object_new_uint64(st.wb_pending));
+	json_object_object_add(o, "wb_lag_ns", json_object_new_uint64(st.wb_lag_ns));
 	json_object_object_add(o, "buf_limit", json_object_new_uint64(st.buf_limit));
 	json_object_object_add(o, "replay_bytes", json_object_new_uint64(st.replay_bytes));
+	json_object_object_add(o, "replay_total", json_object_new_uint64(st.replay_total));
+	json_object_object_add(o, "replay_done", json_object_new_uint64(st.replay_done));
 	json_object_object_add(o, "fs_free", json_object_new_uint64(st.log_fs_free));
 	json_object_object_add(o, "emergency",
 			       json_object_new_boolean(!!(st.flags & MARS_RS_F_EMERGENCY)));
