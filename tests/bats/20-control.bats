@@ -452,3 +452,65 @@ bad() {
 	[[ "$output" == *"nothing to do"* ]]
 	m apply -f "$CFG/base.yaml"
 }
+
+# gtun FIELD / eff RES FIELD: a tunable in mars_gtun (the map), and a resource's
+# effective value as the module publishes it (mars_rstate eff, via marsctl tune).
+gtun() {
+	bpftool map dump pinned /sys/fs/bpf/mars/mars_gtun | jq ".[0].value.$1"
+}
+
+eff() {
+	m --json tune "$1" | jq ".effective.$2"
+}
+
+# eff_is RES FIELD VALUE: the module applies the maps within state_ms: wait for it.
+eff_is() {
+	for _ in $(seq 50); do
+		[ "$(eff "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "effective $2 of $1 is $(eff "$1" "$2"), expected $3"
+	return 1
+}
+
+@test "tunables: reconcile writes them into the maps; a change is applied, a removed one is back at its default" {
+	require_vm
+	f=$CFG/tun.yaml
+	# global wb_depth and state_ms, r0's own log_sync_kb and wb_flush_mb
+	sed "s/^    primary: $H\$/&\n    tunables: {log_sync_kb: 128, wb_flush_mb: 8}/" "$CFG/base.yaml" >"$f"
+	printf 'tunables:\n  wb_depth: 8\n  state_ms: 50\n' >>"$f"
+	run m apply -f "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tune global: "*"wb_depth=8"* ]]
+	[[ "$output" == *"tune r0: "*"log_sync_kb=128"* ]]
+	[ "$(gtun wb_depth)" = 8 ]
+	[ "$(gtun state_ms)" = 50 ]
+	bpftool map dump pinned /sys/fs/bpf/mars/mars_rtun |
+		jq -e '.[] | select(.value.name == "r0") | .value.tun | .log_sync_kb == 128 and .wb_flush_mb == 8'
+	# effective: r0's own values, the global one inherited
+	eff_is r0 log_sync_kb 128
+	[ "$(eff r0 wb_depth)" = 8 ]
+	[ "$(eff r0 wb_flush_mb)" = 8 ]
+	# the same store again: no map is written
+	run m reconcile
+	echo "$output"
+	[[ "$output" == *"nothing to do"* ]]
+	[[ "$output" != *"tune"* ]]
+	# change one, drop one of r0's: the dropped one goes back to its default
+	sed -i 's/wb_depth: 8/wb_depth: 16/; s/log_sync_kb: 128, //' "$f"
+	run m apply -f "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tune global: wb_depth 8 -> 16"* ]]
+	[[ "$output" == *"tune r0: log_sync_kb reset to default"* ]]
+	eff_is r0 log_sync_kb 4096
+	[ "$(eff r0 wb_depth)" = 16 ]
+	# every tunable removed: the maps hold nothing, the defaults rule again
+	run m apply -f "$CFG/base.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(gtun set_mask)" = 0 ]
+	eff_is r0 wb_depth 64
+	[ "$(eff r0 wb_flush_mb)" = 64 ]
+}

@@ -809,7 +809,8 @@ static int do_dev_delete(int argc, char **argv)
 	err = kdev_delete(fd, name, force, msg);
 	if (err) {
 		kdev_failed("delete", name, -err, msg);
-		if (err == -EBUSY && !force && !g_opts.json)
+		/* Busy because open (not because the module still creates it). */
+		if (err == -EBUSY && !force && !g_opts.json && strstr(msg, " is open "))
 			fprintf(stderr, "marsctl: (close it first, or use --force: IO on it "
 				"then fails)\n");
 		close(fd);
