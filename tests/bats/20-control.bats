@@ -228,8 +228,14 @@ bad() {
 	[ "$(jq "$r.log.durable" <<<"$j")" -ge 192 ]
 	[[ "$(jq -r "$r.writeback.checkpoint" <<<"$j")" =~ ^[0-9]{9}:[0-9]+$ ]]
 	[ "$(jq "$r.writeback.pending_bytes" <<<"$j")" -ge 0 ]
+	jq -e "$r.writeback.lag_seconds | type == \"number\" and . >= 0" <<<"$j"
 	[ "$(jq "$r.emergency" <<<"$j")" = false ]
 	[ "$(jq -r "$r.replay | type" <<<"$j")" = object ]
+	# r0 started on a fresh log: no replay, so no amount, rate or ETA (null, not 0)
+	[ "$(jq -r "$r.replay.state" <<<"$j")" = none ]
+	jq -e "$r.replay | .total == null and .done == null and .rate == null and .eta == null" \
+		<<<"$j"
+	jq -e "$r.replay | has(\"elapsed\") and has(\"bytes\") and has(\"end\")" <<<"$j"
 	# known only with replication: null, never 0
 	for k in replication sync; do
 		[ "$(jq "$r.$k" <<<"$j")" = null ]
@@ -420,6 +426,13 @@ bad() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"replayed"* ]]
 	cmp <(dd if=/dev/mars/r0 bs=1M count=1 iflag=direct status=none) "$BATS_TEST_TMPDIR/p"
+	# status keeps the figures of that replay
+	j=$(m --json status r0)
+	echo "$j"
+	jq -e '.resources[0].replay | .state == "done" and .total >= 1048576 and
+		.done == .total and .rate > 0 and .eta == 0 and (.end | test(":"))' <<<"$j"
+	run m status r0
+	[[ "$output" == *"replay [##########] 100% "*" MiB/s done in "* ]]
 	# and the next reconcile persists the new position, then deletes the logfiles
 	# before it (persist first)
 	m reconcile

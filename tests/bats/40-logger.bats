@@ -44,7 +44,7 @@ teardown() {
 	for n in $("$MARSCTL" --json dev list 2>/dev/null | jq -r '.[]?.name?'); do
 		timeout 60 "$MARSCTL" dev delete --force "$n" || rc=1
 	done
-	if [ -e /dev/mapper/$SLOW ]; then
+	if dmsetup info "$SLOW" >/dev/null 2>&1; then
 		dmsetup remove "$SLOW" || rc=1
 	fi
 	if [ -e /sys/fs/bpf/mars/mars_gtun ] && grep -q '^mars ' /proc/modules; then
@@ -424,13 +424,20 @@ rjson() {
 	# dm-delay, and replay keeps one write in flight: 320 records of 64 KiB, about
 	# 5 s. No sleep in mars itself.
 	dmsetup create "$SLOW" --table "0 $(blockdev --getsz "$DATA") delay $DATA 0 0 $DATA 0 15"
+	# no udev in the guest: no /dev/mapper/NAME, but devtmpfs makes /dev/dm-N
+	slow=/dev/$(dmsetup info -c --noheadings -o blkdevname "$SLOW")
+	for _ in $(seq 50); do
+		[ -b "$slow" ] && break
+		sleep 0.1
+	done
+	[ -b "$slow" ]
 	"$MARSCTL" maps attach
 	"$MARSCTL" tune replay_depth=1
 	for _ in $(seq 50); do
 		[ "$("$MARSCTL" --json tune | jq .effective.replay_depth)" = 1 ] && break
 		sleep 0.1
 	done
-	"$MARSCTL" --host "$H" dev create r0 --data "/dev/mapper/$SLOW" --io bio \
+	"$MARSCTL" --host "$H" dev create r0 --data "$slow" --io bio \
 		--log-dir "$LOGMNT" >"$BATS_TEST_TMPDIR/create.out" 2>&1 3>&- &
 	pid=$!
 	seen=
