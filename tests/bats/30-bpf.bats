@@ -79,7 +79,7 @@ wait_for() {
 	[[ "$output" == *'"open_count": 0'* ]]
 	[[ "$output" == *'"sio_threads": 4'* ]]
 	run bpftool map dump pinned "$PIN"/mars_gstate
-	[[ "$output" == *'"map_abi": 1'* ]]
+	[[ "$output" == *'"map_abi": 2'* ]]
 	[[ "$output" == *'"res_max": 1024'* ]]
 	[[ "$output" == *'"release": "0.'* ]]
 }
