@@ -325,7 +325,7 @@ void mars_tun_resolve(const struct mars_tun *geff, const struct mars_res_tun *rt
 		      const char *name, u32 base_sio_threads, struct mars_tun *eff,
 		      u64 *clamped, bool *mismatch);
 void mars_state_kick(void);
-/* A copy of the global effective tunables of the last refresh (defaults before). */
+/* The global effective tunables, resolved from mars_gtun now. */
 void mars_state_geff(struct mars_tun *geff);
 void mars_state_refresh(bool clear_unused);
 int mars_state_init(void);
