@@ -2095,7 +2095,7 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		total += ri[i].bytes;
 	WRITE_ONCE(prog->total, total);
 	WRITE_ONCE(prog->apply_ns, ktime_get_real_ns());
-	smp_wmb();	/* total before the phase; pairs with the readers' single reads */
+	smp_wmb();	/* total before the phase; pairs with smp_rmb() in dev.c */
 	WRITE_ONCE(prog->phase, MARS_REPLAY_APPLY);
 	sema_init(&lg->replay_sem, lg->replay_depth);
 	atomic_set(&lg->replay_inflight, 1);
