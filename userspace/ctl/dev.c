@@ -408,6 +408,15 @@ static void print_log_line(int fd, const char *name)
 
 	if (kdev_state(fd, name, &st, NULL) || !(st.flags & MARS_RS_F_LOGGER))
 		return;
+	if (st.flags & MARS_RS_F_REPLAYING) {
+		/* No log is written yet: the replay's progress instead (status has more). */
+		if (st.replay_phase == MARS_REPLAY_SCAN)
+			printf("  replay: scanning the log\n");
+		else
+			printf("  replay: %" PRIu64 " of %" PRIu64 " bytes written\n",
+			       (uint64_t)st.replay_done, (uint64_t)st.replay_total);
+		return;
+	}
 	fmt_size(st.wb_pending, pend, sizeof(pend));
 	printf("  log: file %09" PRIu64 ", %" PRIu64 " bytes durable; writeback checkpoint "
 	       "%09" PRIu64 ":%" PRIu64 ", %s pending%s%s\n", (uint64_t)st.log_seq,
