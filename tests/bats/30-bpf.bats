@@ -332,6 +332,10 @@ kfunc_attached() {
 	[[ "$output" == *"FUNC 'mars_sio_submit' type_id="* ]]
 	run bpftool btf show
 	[[ "$output" == *"name [mars]  size "* ]]
+	if command -v bpftrace >/dev/null; then
+		run timeout 120 bpftrace -lv 'kfunc:mars:mars_sio_submit'
+		[[ "$output" == *"struct mref * m"* ]]
+	fi
 	# No BTF verifier complaint ("BPF: ...", "failed to validate module") since insmod.
 	run bash -c "dmesg | sed -n '/$MARS_TEST_MARK/,\$p' | grep -E 'BPF:|failed to validate'"
 	[ "$status" -eq 1 ]
