@@ -10,6 +10,13 @@ TOP   := $(CURDIR)
 BUILD := $(TOP)/build
 KABI  ?= $(shell . vm/lib.sh 2>/dev/null && mars_kabi 2>/dev/null)
 KDIR  ?= /lib/modules/$(KABI)/build
+# Module BTF (kfunc:/fentry on mars.ko), split against the guest kernel's BTF:
+# scripts/kmod-btf says how and why. KMOD_BTF=0 builds mars.ko without it.
+KMOD_BTF ?= 1
+BTF_BASE ?= $(shell . vm/lib.sh 2>/dev/null && mars_kdir $(KABI))/vmlinux
+# kbuild's own BTF step needs a vmlinux in the headers folder, which Debian does not
+# ship: it is turned off (it would only print "Skipping BTF generation").
+KBUILD := $(MAKE) -C $(KDIR) CONFIG_DEBUG_INFO_BTF_MODULES=
 
 CC      ?= gcc
 CLANG   ?= clang
@@ -78,11 +85,14 @@ all: kmod kmod-test bpf userspace
 # --- kernel ---------------------------------------------------------------------------
 kmod:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules
+	$(KBUILD) M=$(TOP)/kmod modules
+ifeq ($(KMOD_BTF),1)
+	@scripts/kmod-btf $(KDIR) $(BTF_BASE) $(BUILD)/btf kmod/mars.ko
+endif
 
 kmod-test:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(TOP)/tests/kmod modules
+	$(KBUILD) M=$(TOP)/tests/kmod modules
 
 # --- BPF ------------------------------------------------------------------------------
 bpf: $(BPF_OBJS) $(BPF_SKELS)

@@ -5,7 +5,9 @@
 # behaviour live and invalid ones are clamped visibly; the mars tracepoints work
 # from tracefs, bpftrace and marsctl top; module reloads, deleted pins and wrong
 # map fds keep the module coherent and splat-free; rmmod is refused only while a
-# tracing program is attached.
+# tracing program is attached. Module BTF (scripts/kmod-btf): /sys/kernel/btf/mars
+# is loaded over the running kernel's own BTF and names mars types, and bpftrace's
+# kfunc:mars:... probes attach to module functions and count a workload exactly.
 
 load _common
 
@@ -298,4 +300,83 @@ tracepoint:mars:req_done /args->slot == 0/ {
 	[ "$(io_field r0 writes)" = 3 ]
 	gen=$(bpftool map dump pinned "$PIN"/mars_gstate | jq '.[0].value.maps_gen')
 	[ "$gen" -ge 7 ]
+}
+
+# require_btf: mars.ko carries BTF (the build made it; KMOD_BTF=0 leaves it out)
+require_btf() {
+	readelf -SW "$MARS_KO" | grep -q ' .BTF ' ||
+		skip "mars.ko has no BTF (built with KMOD_BTF=0?)"
+}
+
+# kfunc_attached: a bpftrace kfunc (fentry) program is attached
+kfunc_attached() {
+	bpftool link show | grep -q trace_fentry
+}
+
+@test "module BTF: /sys/kernel/btf/mars is loaded over the running kernel's BTF" {
+	require_vm
+	require_btf
+	mars_reset
+	mars_load
+	[ -e /sys/kernel/btf/mars ]
+	# The base it was split against is the running kernel's, byte for byte...
+	run sha256sum /sys/kernel/btf/vmlinux
+	[ "${output%% *}" = "$(cat "$MARS_TOP"/build/btf/vmlinux.btf.sha256)" ]
+	# ...and the kernel took the module's BTF as the build wrote it.
+	objcopy --dump-section .BTF="$BATS_TEST_TMPDIR/mars.btf" "$MARS_KO" "$BATS_TEST_TMPDIR/scratch.ko"
+	cmp "$BATS_TEST_TMPDIR/mars.btf" /sys/kernel/btf/mars
+	run bpftool btf dump file /sys/kernel/btf/mars
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"STRUCT 'mref' size="* ]]
+	[[ "$output" == *"'len' type_id="* ]]
+	[[ "$output" == *"FUNC 'mars_sio_submit' type_id="* ]]
+	run bpftool btf show
+	[[ "$output" == *"name [mars]  size "* ]]
+	if command -v bpftrace >/dev/null; then
+		run timeout 120 bpftrace -lv 'kfunc:mars:mars_sio_submit'
+		[[ "$output" == *"struct mref * m"* ]]
+	fi
+	# No BTF verifier complaint ("BPF: ...", "failed to validate module") since insmod.
+	run bash -c "dmesg | sed -n '/$MARS_TEST_MARK/,\$p' | grep -E 'BPF:|failed to validate'"
+	[ "$status" -eq 1 ]
+}
+
+@test "bpftrace recipe: kfunc:mars:mars_sio_submit counts the requests of a workload" {
+	require_vm
+	require_btf
+	command -v bpftrace >/dev/null || skip "bpftrace is not installed"
+	ensure_res r0
+	run timeout 120 bpftrace -e '
+kfunc:mars:mars_sio_submit {
+	@ops[str(args->b->type->name), args->m->op] = count();
+	@bytes[args->m->op] = sum(args->m->len);
+}' -c "$(readlink -f "$(command -v dd)") if=/dev/zero of=/dev/mars/r0 bs=4k count=25 oflag=direct"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# 25 writes (op 1, MREF_WRITE) of 4 KiB reach the sio backend, nothing else writes.
+	[[ "$output" == *"@ops[sio, 1]: 25"* ]]
+	[[ "$output" == *"@bytes[1]: 102400"* ]]
+}
+
+@test "rmmod is refused while a kfunc program is attached, and works after it exits" {
+	require_vm
+	require_btf
+	command -v bpftrace >/dev/null || skip "bpftrace is not installed"
+	mars_reset
+	mars_load
+	bpftrace -e 'kfunc:mars:mars_sio_submit { @n = count(); }' >/dev/null &
+	bt=$!
+	wait_for kfunc_attached
+	run rmmod mars
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Module mars is in use"* ]]
+	grep -q '^mars ' /proc/modules
+	kill -INT "$bt"
+	wait "$bt" || true
+	wait_for bash -c '! bpftool link show | grep -q trace_fentry'
+	rmmod mars
+	run grep -q '^mars ' /proc/modules
+	[ "$status" -ne 0 ]
+	[ ! -e /sys/kernel/btf/mars ]
 }

@@ -2,8 +2,10 @@
 # Kernel splat detection: a marker is written to /dev/kmsg, and later the kernel log
 # after that marker is searched for the signs of a kernel problem (as blktests does).
 
-# What counts as a splat.
-MARS_SPLAT_RE='WARNING:|BUG:|Oops|general protection|blocked for more than|soft lockup|hard LOCKUP|rcu.*(detected stall|self-detected)|RCU stall|Kernel panic|UBSAN:|KASAN:|kernel BUG'
+# What counts as a splat. "failed to validate module" is the kernel refusing a
+# module's BTF (built on another kernel's base, scripts/kmod-btf): the module loads
+# (CONFIG_MODULE_ALLOW_BTF_MISMATCH=y on Debian) but must not pass a test.
+MARS_SPLAT_RE='WARNING:|BUG:|Oops|general protection|blocked for more than|soft lockup|hard LOCKUP|rcu.*(detected stall|self-detected)|RCU stall|Kernel panic|UBSAN:|KASAN:|kernel BUG|failed to validate module'
 
 # splat_mark TEXT: write a unique marker to the kernel log and print it.
 splat_mark() {
