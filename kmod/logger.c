@@ -62,6 +62,7 @@
 #include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
+#include <asm/unaligned.h>
 
 #include "mars.h"
 #include "mlog.h"
@@ -774,6 +775,27 @@ static int lg_log_meta(struct mars_logger *lg, u16 type, u16 flags, u64 gap_prev
 }
 
 /*
+ * Remove the file @f was opened as (a logfile we just created and could not
+ * finish). @f is open for writing, so it holds write access to its mount, as
+ * vfs_unlink() expects of its caller. 0 or -errno.
+ */
+static int lg_unlink(struct file *f)
+{
+	struct dentry *dentry = f->f_path.dentry;
+	struct dentry *parent = dget_parent(dentry);
+	struct inode *dir = d_inode(parent);
+	int ret = -ENOENT;
+
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	/* Under the directory's lock the name cannot move; check it is still there. */
+	if (dentry->d_parent == parent && !d_unhashed(dentry) && d_is_reg(dentry))
+		ret = vfs_unlink(file_mnt_user_ns(f), dir, dentry, NULL);
+	inode_unlock(dir);
+	dput(parent);
+	return ret;
+}
+
+/*
  * Create logfile @seq with its header, durable with its directory entry
  * (log-format.md 8.1). On success it is the current file.
  */
@@ -785,7 +807,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	};
 	char *path = kmalloc(LG_PATH_MAX, GFP_KERNEL);
 	u8 *buf = lg->hdrbuf;
-	struct file *f;
+	struct file *f, *old_f;
 	struct bio_vec bv;
 	loff_t pos = 0;
 	int ret;
@@ -817,8 +839,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	strscpy(h.res_name, lg->name, sizeof(h.res_name));
 	strscpy(h.host, lg->host, sizeof(h.host));
 	mlog_fhdr_encode(&h, buf, lg_crc);
-	if (lg->logf)
-		fput(lg->logf);
+	old_f = lg->logf;
 	lg->logf = f;
 	bv.bv_page = virt_to_page(buf);
 	bv.bv_offset = offset_in_page(buf);
@@ -829,9 +850,21 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	if (!ret)
 		ret = lg_fsync_dir(lg);
 	if (ret) {
-		mars_err(err, "cannot write the header of %s: %d", path, ret);
+		/*
+		 * A file without a durable header must not stay: recovery would
+		 * find it in the chain, and a retry (leaving emergency mode) could
+		 * never create it again (O_EXCL). The previous file stays current.
+		 */
+		int uret = lg_unlink(f);
+
+		mars_err(err, "cannot write the header of %s: %d%s", path, ret,
+			 uret ? "; could not remove it either: delete it by hand" : "");
+		lg->logf = old_f;
+		fput(f);
 		goto out;
 	}
+	if (old_f)
+		fput(old_f);
 	lg->log_seq = seq;
 	lg->log_salt = h.salt;
 	lg->log_appended = MLOG_HDR_LEN;
@@ -1837,6 +1870,9 @@ struct lg_rinfo {
 	u64 hdr_first;		/* the header's first_rec_seq */
 	const char *detail;	/* the outcome's detail (static) */
 	u64 records;
+	bool gap_first;		/* the first record is a GAP ... */
+	u64 gap_prev;		/* ... naming this file */
+	bool after_hole;	/* the file number before this one does not exist */
 	u64 bytes;		/* payload of DATA, ZERO and DISCARD records */
 	u64 tail_bytes;		/* of those, after the last EOF(DRAINED) and from_off */
 };
@@ -1910,8 +1946,13 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 		ret = mlog_scan_next(&s);
 		if (ret <= 0)
 			break;
-		if (!ri->records)
+		if (!ri->records) {
 			ri->first_rec_seq = s.rec.rec_seq;
+			if (s.rec.type == MLOG_T_GAP) {
+				ri->gap_first = true;
+				ri->gap_prev = get_unaligned_le64(buf);
+			}
+		}
 		ri->records++;
 		ri->last_rec_seq = s.rec.rec_seq;
 		ri->last_lamport = s.rec.lamport;
@@ -2037,17 +2078,13 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			goto out;
 		ri[n].last = !more;
 		ri[n].seq = s;
+		ri[n].after_hole = n && ri[n - 1].seq + 1 != s;
 		n++;
 		if (!more)
 			break;
-		if (!lg_log_exists(lg, nxt, path)) {
-			if (!ri[n - 1].eof_emergency) {
-				mars_err(err, "logfile %llu is missing before %llu", nxt, nxt + 1);
-				ret = -EUCLEAN;
-				goto out;
-			}
+		/* A hole of one number: allowed only after an emergency (below). */
+		if (!lg_log_exists(lg, nxt, path))
 			nxt++;
-		}
 		s = nxt;
 	}
 	if (!n) {
@@ -2065,14 +2102,33 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		goto out;
 	}
 	/*
+	 * File N+1 is skipped only after an emergency: file N ended with
+	 * EOF(EMERGENCY), or (a log write error kept that record from being
+	 * written) file N+2 starts with a GAP naming N. The logger writes that GAP
+	 * only after it drained every buffered write to the data device and flushed
+	 * it, so what file N holds is on the data device already.
+	 */
+	for (i = 1; i < n; i++) {
+		if (!ri[i].after_hole || ri[i - 1].eof_emergency ||
+		    (ri[i].gap_first && ri[i].gap_prev == ri[i - 1].seq))
+			continue;
+		mars_err(err, "logfile %llu is missing before %llu", ri[i].seq - 1, ri[i].seq);
+		ret = -EUCLEAN;
+		goto out;
+	}
+	/*
 	 * Between files, rec_seq continues (log-format.md 6): this proves that a torn
 	 * file was followed by the recovery that ended it there, and that no stale
-	 * file of another history sits in between.
+	 * file of another history sits in between. A GAP naming the file before it
+	 * is that proof too: after a failed log write, numbers the failed batch took
+	 * are in no file.
 	 */
 	for (i = 0; i + 1 < n; i++) {
 		u64 last = ri[i].records ? ri[i].last_rec_seq : ri[i].hdr_first - 1;
 
 		if (ri[i + 1].hdr_first == last + 1)
+			continue;
+		if (ri[i + 1].gap_first && ri[i + 1].gap_prev == ri[i].seq)
 			continue;
 		ret = -EUCLEAN;
 		lg_file_path(lg, ri[i].seq, path);
@@ -2086,12 +2142,22 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		goto out;
 	}
 	t1 = ktime_get_ns();
-	/* Replay starts after the last EOF(DRAINED) at or after the checkpoint. */
-	for (i = 0; i < n; i++)
+	/*
+	 * Replay starts after the last drained point at or after the checkpoint:
+	 * an EOF(DRAINED), or the start of a file beginning with a GAP (everything
+	 * before it was drained to the data device, see above; replaying older
+	 * records would overwrite what emergency mode wrote through).
+	 */
+	for (i = 0; i < n; i++) {
+		if (i > 0 && ri[i].gap_first) {
+			start_i = i;
+			start_off = 0;
+		}
 		if (ri[i].drained_after && (i > 0 || ri[i].drained_after > off)) {
 			start_i = i;
 			start_off = ri[i].drained_after;
 		}
+	}
 	/* What the second pass writes: start_i's tail (from start_off), then all. */
 	total = ri[start_i].tail_bytes;
 	for (i = start_i + 1; i < n; i++)

@@ -316,6 +316,46 @@ same_as() {
 	[ "$(jq -r '.records[0].type' <<<"$output")" = GAP ]
 }
 
+@test "a failed log write: emergency without EOF; recovery starts at the GAP file" {
+	local f
+	log_fs
+	lcreate
+	for f in a b c d; do pattern "$BATS_TEST_TMPDIR/$f" 1 "$(printf '%d' "'$f")"; done
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct,dsync status=none
+	# The next log write fails (EPERM on an immutable file): no EOF can end file 1.
+	chattr +i "$(logfile 1)"
+	dd if="$BATS_TEST_TMPDIR/b" of=/dev/mars/r0 bs=64k oflag=direct status=none
+	for _ in $(seq 100); do
+		[ "$(lfield emergency)" = true ] && break
+		sleep 0.1
+	done
+	chattr -i "$(logfile 1)"
+	[ "$(lfield emergency)" = true ]
+	dmesg | grep -q 'r0: entering emergency mode (log write failed)'
+	# b was drained to the data device; c passes straight through
+	dd if="$BATS_TEST_TMPDIR/c" of=/dev/mars/r0 bs=64k seek=16 oflag=direct status=none
+	run "$MARSCTL" log emergency r0 leave
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(lfield seq)" = 3 ]
+	dd if="$BATS_TEST_TMPDIR/d" of=/dev/mars/r0 bs=64k seek=32 oflag=direct,dsync status=none
+	run "$MARSCTL" --json log dump "$(logfile 1)" --no-records
+	echo "$output"
+	[ "$(jq -r .outcome.outcome <<<"$output")" != clean_eof ]
+	crash_image "$BATS_TEST_TMPDIR/img"
+	# A power cut: the data device keeps what was flushed (a, b, c); d is only in
+	# file 3. Recovery from file 1 must not replay a over b.
+	timeout 60 "$MARSCTL" dev delete --force r0
+	wait_gone /dev/mars/r0
+	dd if=/dev/zero of="$DATA" bs=1M seek=2 count=1 conv=notrunc status=none
+	rm -rf "$(logdir)"
+	cp -a "$BATS_TEST_TMPDIR/img" "$(logdir)"
+	lcreate
+	same_as "$BATS_TEST_TMPDIR/b" 0
+	same_as "$BATS_TEST_TMPDIR/c" 1
+	same_as "$BATS_TEST_TMPDIR/d" 2
+}
+
 @test "a clean delete drains and ends the file with EOF(DRAINED); the next create replays nothing" {
 	log_fs
 	lcreate
