@@ -258,10 +258,14 @@ int mars_dev_delete(struct mars_ioc_dev_delete *dd)
 	mars_nr_devs--;
 	pr_info("%s: deleted%s\n", d->name, force ? " (forced)" : "");
 	trace_res(d->name, d->res_id, 1, 0);
-	/* The slot is free again: no stale state, no stale counters. */
+	/*
+	 * The slot is free again: no stale state, no stale counters, and no stale
+	 * overrides (a new resource of the same name would take them over).
+	 */
 	memset(&mars_rs, 0, sizeof(mars_rs));
 	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
 	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
+	mars_map_clear(MARS_MAP_RTUN, d->res_id);
 	__clear_bit(d->res_id, mars_res_used);
 	mars_dev_free(d);
 	module_put(THIS_MODULE);
