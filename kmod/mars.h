@@ -128,7 +128,7 @@ struct mars_brick_args {
 	u64 dev_size;			/* bytes, 0 = whole backing (if) */
 	unsigned int threads;		/* sio pool size */
 	unsigned int queue_depth;	/* if */
-	u32 res_id;			/* slot in the per-resource maps (if) */
+	u32 res_id;			/* slot in the per-resource maps (if, logger) */
 	const struct mars_logger_args *logger;	/* logger */
 };
 
