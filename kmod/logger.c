@@ -1318,7 +1318,12 @@ static void lg_wb_rate_wait(struct mars_logger *lg, u32 len)
 			return;
 		}
 		burst = max_t(u64, rate * LG_WB_BURST_MS / MSEC_PER_SEC, PAGE_SIZE);
-		add = mul_u64_u64_div_u64(now - lg->wb_tok_ns, rate, NSEC_PER_SEC);
+		/*
+		 * A second refills more than the bucket holds; the cap also keeps
+		 * the quotient in 64 bits (x86's divq faults on an overflow).
+		 */
+		add = mul_u64_u64_div_u64(min_t(u64, now - lg->wb_tok_ns, NSEC_PER_SEC),
+					  rate, NSEC_PER_SEC);
 		lg->wb_tok_ns = now;
 		lg->wb_tokens = min_t(s64, lg->wb_tokens + (s64)min(add, burst), burst);
 		if (lg->wb_tokens > 0) {
