@@ -67,14 +67,25 @@ lcreate() {
 	[ -b /dev/mars/r0 ]
 }
 
+# tap_note: stdin as TAP comments, shown for passing tests too (figures and
+# outputs that docs/observability.md quotes), and on stdout (shown on failure).
+tap_note() {
+	local l
+	while IFS= read -r l; do
+		echo "# $l"
+		echo "# $l" >&3
+	done
+}
+
 # bt PROGRAM COMMANDS: run bpftrace PROGRAM while a shell script of COMMANDS runs
-# (bpftrace -c takes no shell syntax, so the commands go into a script file).
+# (bpftrace -c takes no shell syntax, so the commands go into a script, run by sh:
+# the test's tmp folder may be noexec). The output also goes to the TAP stream
+# (docs/observability.md shows it).
 bt() {
 	command -v bpftrace >/dev/null || skip "bpftrace is not installed"
-	printf '#!/bin/sh\nset -e\nPATH=%s\n%s\n' "$PATH" "$2" >"$BATS_TEST_TMPDIR/bt.sh"
-	chmod +x "$BATS_TEST_TMPDIR/bt.sh"
-	run timeout 180 bpftrace -e "$1" -c "$BATS_TEST_TMPDIR/bt.sh"
-	echo "$output"
+	printf 'set -e\nPATH=%s\n%s\n' "$PATH" "$2" >"$BATS_TEST_TMPDIR/bt.sh"
+	run timeout 180 bpftrace -e "$1" -c "$(readlink -f /bin/sh) $BATS_TEST_TMPDIR/bt.sh"
+	tap_note <<<"$output"
 	[ "$status" -eq 0 ]
 }
 
@@ -469,7 +480,7 @@ now_ms() {
 	sleep 4
 	p1=$(lfield wb_pending)
 	drained=$((p0 - p1))
-	echo "pending $p0 -> $p1 bytes in 4 s at 1024 KiB/s: $drained bytes drained"
+	echo "pending $p0 -> $p1 bytes in 4 s at 1024 KiB/s: $drained bytes drained" | tap_note
 	# 4 s at 1 MiB/s is 4 MiB; generous bounds (TCG, 100 ms publishing, batches
 	# of 250 ms of the rate). Unpaced writeback would drain all 16 MiB.
 	[ "$drained" -ge $((1 << 20)) ]
@@ -481,7 +492,7 @@ now_ms() {
 	"$MARSCTL" tune r0 wb_rate_kib=unlimited
 	wait_drained 30
 	t=$(($(now_ms) - t0))
-	echo "after raising the rate: $p1 bytes drained in $t ms"
+	echo "after raising the rate: $p1 bytes drained in $t ms" | tap_note
 	[ "$t" -lt $((p1 * 1000 / (1 << 20) / 2)) ]
 	same_as "$BATS_TEST_TMPDIR/a" 0
 	cmp <(dd if="$DATA" bs=1M count=16 iflag=direct status=none) "$BATS_TEST_TMPDIR/a"
@@ -500,7 +511,7 @@ now_ms() {
 	t0=$(now_ms)
 	timeout 60 "$MARSCTL" dev delete r0
 	t=$(($(now_ms) - t0))
-	echo "delete took $t ms"
+	echo "delete of 4 MiB buffered at wb_rate_kib=1 took $t ms" | tap_note
 	[ "$t" -lt 30000 ]
 	wait_gone /dev/mars/r0
 	cmp <(dd if="$DATA" bs=1M count=4 iflag=direct status=none) "$BATS_TEST_TMPDIR/a"
@@ -532,7 +543,7 @@ wb_inflight_max() {
 	wait_drained 30
 	trace_off
 	max64=$(wb_inflight_max)
-	echo "most writeback writes in flight: $max1 at wb_depth=1, $max64 at 64"
+	echo "most writeback writes in flight: $max1 at wb_depth=1, $max64 at 64" | tap_note
 	[ "$max1" = 1 ]
 	[ "$max64" -gt 1 ]
 	[ "$max64" -le 64 ]
@@ -557,7 +568,7 @@ commit_gaps() {
 		done
 		trace_off
 		commit_gaps >"$BATS_TEST_TMPDIR/gaps.$us"
-		echo "log_commit_us=$us: append-to-sync gaps (ms): $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/gaps.$us")"
+		echo "log_commit_us=$us: append-to-sync gaps (ms): $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/gaps.$us")" | tap_note
 	done
 	# 10 ms: every sync comes at least 10 ms after its (only) record was written
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/gaps.10000")" -ge 5 ]
@@ -582,7 +593,7 @@ commit_gaps() {
 	"$MARSCTL" log emergency r0 leave
 	trace_off
 	run grep -v '^#' "$T/trace"
-	echo "$output"
+	tap_note <<<"$output"
 	[[ "$output" == *"log_append: res=r0 res_id=0 log_seq=1 rec_seq=1 off=192 type=1 pos=0 len=4096"* ]]
 	[[ "$output" == *"log_append: res=r0 res_id=0 log_seq=1 rec_seq=4 off=$((192 + 3 * 4144)) type=1 pos=12288 len=4096"* ]]
 	[[ "$output" == *"log_commit: res=r0 res_id=0 log_seq=1 from_off=192 to_off=4336 records=1 bytes=4144 synced=1 durable_records=1 latency_ns="*" error=0"* ]]
@@ -599,7 +610,7 @@ commit_gaps() {
 	lcreate
 	trace_off
 	run grep -v '^#' "$T/trace"
-	echo "$output"
+	tap_note <<<"$output"
 	[[ "$output" == *"replay: res=r0 res_id=0 log_seq=4 off="*" type=1 pos=32768 len=4096 latency_ns="*" error=0"* ]]
 	[[ "$output" == *"replay: res=r0 res_id=0 log_seq=4 off="*" type=1 pos=40960 len=4096 latency_ns="*" error=0"* ]]
 	[[ "$output" == *"replay_done: res=r0 res_id=0 files="*" records=3 bytes=12288 end_seq=4 "*" error=0"* ]]
