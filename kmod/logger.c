@@ -1014,19 +1014,20 @@ static bool lg_logd_wake(struct mars_logger *lg)
 static int lg_rotate(struct mars_logger *lg, u32 reason)
 {
 	char err[MARS_ERRMSG_MAX];
-	u64 old = lg->log_seq;
+	u64 old = lg->log_seq, end;
 	int ret;
 
 	ret = lg_log_meta(lg, MLOG_T_EOF, 0, 0);
+	end = lg->log_appended;		/* the EOF included, if it was written */
 	if (ret)
 		goto out;
 	lg->rot_old_seq = old;
-	lg->rot_old_end = lg->log_appended;
+	lg->rot_old_end = end;
 	ret = lg_log_create(lg, old + 1, err);
 	if (ret)
 		pr_err("%s: rotation: %s\n", lg->name, err);
 out:
-	trace_log_rotate(lg->name, lg->res_id, old, lg->log_appended, old + 1, reason, ret);
+	trace_log_rotate(lg->name, lg->res_id, old, end, old + 1, reason, ret);
 	return ret;
 }
 

@@ -598,9 +598,10 @@ commit_gaps() {
 	[[ "$output" == *"log_append: res=r0 res_id=0 log_seq=1 rec_seq=4 off=$((192 + 3 * 4144)) type=1 pos=12288 len=4096"* ]]
 	[[ "$output" == *"log_commit: res=r0 res_id=0 log_seq=1 from_off=192 to_off=4336 records=1 bytes=4144 synced=1 durable_records=1 latency_ns="*" error=0"* ]]
 	[[ "$output" == *"writeback: res=r0 res_id=0 op=1 pos=12288 len=4096 inflight="*" latency_ns="*" error=0"* ]]
-	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=1 old_end="*" new_seq=2 reason=request error=0"* ]]
+	# file 1: header, 4 records, EOF
+	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=1 old_end=$((192 + 4 * 4144 + 48)) new_seq=2 reason=request error=0"* ]]
 	[[ "$output" == *"emergency: res=r0 res_id=0 enter=1 reason=requested free_bytes="*" error=0"* ]]
-	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=2 old_end="*" new_seq=4 reason=emergency error=0"* ]]
+	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=2 old_end=$((192 + 48)) new_seq=4 reason=emergency error=0"* ]]
 	[[ "$output" == *"emergency: res=r0 res_id=0 enter=0 reason=requested free_bytes="*" error=0"* ]]
 	# replay: a crash image of 3 records, replayed at the next create
 	dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=3 seek=8 oflag=direct,dsync status=none
