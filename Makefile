@@ -58,7 +58,6 @@ help:
 	@echo 'make check         deps + build + every test suite; ends with "N passed, N failed"'
 	@echo 'make check-unit    host unit tests (plain and ASan/UBSan)'
 	@echo 'make check-vm      the BATS suites in one VM boot'
-	@echo 'make check-trace   the opt-in FLUSH/FUA block-tracepoint tests (see docs/testing.md)'
 	@echo 'make check-harness the harness self-test (boots several VMs)'
 	@echo 'make lint          shellcheck, checkpatch, clang build of userspace'
 	@echo 'make fuzz          longer fuzzing runs'
@@ -153,10 +152,6 @@ check-unit: $(UNIT_BINS) $(UNIT_ABINS)
 
 check-vm: all
 	tests/run-vm $(RESULTS)
-
-# The data path tests that count FLUSH/FUA with the block tracepoint (opt-in).
-check-trace: all
-	MARS_TRACE_TESTS=1 tests/run-vm $(RESULTS) tests/bats/10-datapath.bats
 
 check-harness: all
 	tests/run-harness $(RESULTS)

@@ -1,21 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dev: resources, each one graph "if -> backend", and their registry.
+ * dev: resources, each one graph "if -> [logger ->] backend", and their registry.
  *
  * The registry is a list sorted by name under mars_devs_lock (a mutex: creating and
- * deleting sleep). Creation and deletion of all devices are serialized by it,
- * which keeps the rules simple: a name is either absent or fully set up.
+ * deleting sleep).
+ *
+ * Creation has three steps, because a logger's constructor replays the log, which
+ * can take minutes, and the registry must stay usable meanwhile (DEV_LIST,
+ * DEV_STATE and the state publisher show the replay's progress):
+ *  1. reserve, under mars_devs_lock: the name and a map slot are taken, the
+ *     resource is on the list with built == false and no bricks;
+ *  2. build, without the lock: the data backend, then the logger (which replays);
+ *  3. finish, under mars_devs_lock again: the if brick creates the disk, the brick
+ *     pointers are set and built becomes true; or, if step 2 failed, the
+ *     reservation is undone (off the list, slot cleared).
+ * So a resource on the list is either built (every brick pointer set, the disk
+ * exists) or being created (brick pointers NULL; only name, path, backend, res_id,
+ * gen, has_logger, size and the replay progress may be read). Every path that
+ * walks the list checks built: list and state report the half-built resource
+ * (MARS_DEV_S_CREATING, MARS_RS_F_REPLAYING), the publisher resolves but does not
+ * apply its tunables, and delete, set, rotate and emergency answer -EBUSY. Only
+ * the creating ioctl itself finishes or undoes a reservation, so nobody else ever
+ * frees a half-built resource. A reserved resource holds a module reference like
+ * a built one, so the module cannot be unloaded during a replay.
  *
  * Lock order: mars_devs_lock, then an if brick's open_mutex (taken inside
  * mars_if_destroy() and mars_if_info()). The block layer calls the if brick's
  * open/release with the disk's open_mutex held and they take only open_mutex, and
  * del_gendisk() is called with mars_devs_lock held but not open_mutex: no cycle.
- * The publisher (state.c) takes mars_devs_lock inside its own mars_state_lock.
+ * The publisher (state.c) takes mars_devs_lock inside its own mars_state_lock;
+ * creation reads the global tunables (mars_state_lock) holding no lock.
  *
  * Map slots: every resource owns a res_id, the lowest free slot of the
- * per-resource maps (0..MARS_RES_MAX-1), for its lifetime; the slot's generation
- * grows with every resource placed in it. Its counters are reset before the disk
- * exists, and its rstate slot is cleared after the disk is gone.
+ * per-resource maps (0..MARS_RES_MAX-1), from its reservation on; the slot's
+ * generation grows with every resource placed in it. Its counters are reset
+ * before the disk exists, and its rstate slot is cleared after the disk is gone
+ * (or the reservation was undone).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,6 +56,14 @@ struct mars_dev {
 	char name[MARS_NAME_MAX];
 	char *path;			/* backing path as given */
 	u32 backend;			/* enum mars_backend */
+	bool has_logger;		/* created with DEV_CREATE2 */
+	/*
+	 * Set (with the brick pointers below) under mars_devs_lock when creation
+	 * finished; until then the brick pointers are NULL (see the top).
+	 */
+	bool built;
+	u64 size;			/* bytes; 0 until the backend is open; READ_ONCE */
+	struct mars_replay_progress replay;	/* written by the logger's ctor only */
 	struct mars_brick *lower;	/* the brick under if (logger or backend); our reference */
 	struct mars_brick *data;	/* the data backend (held by lower, or lower itself) */
 	struct mars_brick *logger;	/* the logger, or NULL (plain resource) */
@@ -104,6 +132,62 @@ static void mars_dev_insert_sorted(struct mars_dev *nd)
 	list_add_tail(&nd->list, &mars_devs);
 }
 
+/* Is @d's logger replaying now (scan or apply)? Any context, no lock. */
+static bool mars_dev_replaying(struct mars_dev *d)
+{
+	u32 phase = READ_ONCE(d->replay.phase);
+
+	return phase == MARS_REPLAY_SCAN || phase == MARS_REPLAY_APPLY;
+}
+
+/* "-EBUSY: being created" for the ioctls that need a built resource. */
+static int mars_dev_busy(struct mars_dev *d, char *err)
+{
+	u64 total = READ_ONCE(d->replay.total);
+
+	if (mars_dev_replaying(d) && total)
+		mars_err(err, "%s is replaying its log (%llu of %llu MiB): try again when the device exists",
+			 d->name, min_t(u64, atomic64_read(&d->replay.done), total) >> 20,
+			 total >> 20);
+	else if (mars_dev_replaying(d))
+		mars_err(err, "%s is scanning its log for replay: try again when the device exists",
+			 d->name);
+	else
+		mars_err(err, "%s is being created: try again when the device exists", d->name);
+	return -EBUSY;
+}
+
+/*
+ * The tunables a new logger starts with: the global effective values and the
+ * resource's mars_rtun slot, as the publisher will resolve them. No lock held.
+ */
+static void mars_dev_initial_tun(struct mars_dev *d, struct mars_tun *eff)
+{
+	struct mars_res_tun *rt = kmalloc(sizeof(*rt), GFP_KERNEL);
+	struct mars_tun geff;
+	bool mismatch;
+	u64 clamped;
+
+	mars_state_geff(&geff);
+	if (rt && !mars_map_read(MARS_MAP_RTUN, d->res_id, rt, sizeof(*rt))) {
+		kfree(rt);
+		rt = NULL;
+	}
+	mars_tun_resolve(&geff, rt, d->name, d->base_sio_threads, eff, &clamped, &mismatch);
+	kfree(rt);
+}
+
+/* Clear @d's slot: no stale state, no stale counters. Caller holds mars_devs_lock. */
+static void mars_dev_release_slot(struct mars_dev *d)
+{
+	memset(&mars_rs, 0, sizeof(mars_rs));
+	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
+	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
+	/* No stale overrides: a new resource of the same name would take them over. */
+	mars_map_clear(MARS_MAP_RTUN, d->res_id);
+	__clear_bit(d->res_id, mars_res_used);
+}
+
 int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		    struct mars_ioc_dev_create2 *c2, const char *log_dir)
 {
@@ -116,6 +200,9 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		.threads = c->sio_threads ?: MARS_SIO_THREADS_DEFAULT,
 		.queue_depth = c->queue_depth ?: MARS_QUEUE_DEPTH_DEFAULT,
 	};
+	struct mars_brick *data, *lower, *logger = NULL;
+	struct mars_tun *tun = NULL;
+	struct mars_if *ifb;
 	struct mars_dev *d;
 	int ret;
 
@@ -133,30 +220,29 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 			 c->queue_depth, MARS_QUEUE_DEPTH_MAX);
 		return -EINVAL;
 	}
-	if (c2) {
-		la.log_dir = log_dir;
-		memcpy(la.host, c2->host, sizeof(la.host));
-		memcpy(la.uuid, c2->res_uuid, sizeof(la.uuid));
-		la.ckpt_seq = c2->ckpt_seq;
-		la.ckpt_off = c2->ckpt_off;
-		la.next_log_seq = c2->next_log_seq;
-		la.next_rec_seq = c2->next_rec_seq;
-		la.lamport = c2->lamport;
-		la.no_replay = c->flags & MARS_DEV_CREATE2_F_NO_REPLAY;
-		args.logger = &la;
-	}
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return -ENOMEM;
 	memcpy(d->name, c->name, MARS_NAME_MAX);
 	d->backend = c->backend;
+	d->has_logger = !!c2;
+	d->base_sio_threads = c->sio_threads;
+	atomic64_set(&d->replay.done, 0);
 	d->path = kstrdup(path, GFP_KERNEL);
 	if (!d->path) {
 		ret = -ENOMEM;
 		goto err_free_dev;
 	}
+	if (c2) {
+		tun = kmalloc(sizeof(*tun), GFP_KERNEL);
+		if (!tun) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+	}
 
+	/* 1. Reserve the name and a slot. */
 	mutex_lock(&mars_devs_lock);
 	if (mars_dev_find(d->name)) {
 		mars_err(c->errmsg, "resource %s exists already", d->name);
@@ -170,59 +256,106 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		goto err_unlock;
 	}
 	d->gen = ++mars_res_gen[d->res_id];
-	d->base_sio_threads = c->sio_threads;
-	args.res_id = d->res_id;
+	__set_bit(d->res_id, mars_res_used);
 	/* Counters count since create; the disk may see IO once it is added. */
 	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
-
-	/* The backend's aspect goes right after the per-request state above it. */
-	d->data = mars_brick_new(type, NULL, c2 ? mars_logger_io_size() : mars_if_aspect_off(),
-				 &args, c->errmsg);
-	if (IS_ERR(d->data)) {
-		ret = PTR_ERR(d->data);
-		goto err_unlock;
-	}
-	d->lower = d->data;
-	if (c2) {
-		/* The logger replays (if asked) in its constructor: before the disk exists. */
-		d->logger = mars_brick_new(&mars_logger_type, d->data, mars_if_aspect_off(),
-					   &args, c->errmsg);
-		/* The logger holds the backend now (or it failed): drop ours. */
-		mars_brick_put(d->data);
-		if (IS_ERR(d->logger)) {
-			ret = PTR_ERR(d->logger);
-			goto err_unlock;
-		}
-		d->lower = d->logger;
-		mars_logger_replay_info(d->logger, c2);
-		c2->res_id = d->res_id;
-	}
-	d->ifb = mars_if_create(d->name, d->lower, &args, c->errmsg);
-	if (IS_ERR(d->ifb)) {
-		ret = PTR_ERR(d->ifb);
-		goto err_put_lower;
-	}
-	mars_if_devt(d->ifb, &c->major, &c->minor);
-	/*
-	 * Each resource pins the module: rmmod is refused while resources exist, so
-	 * an unload never takes a device away. Called from our own ioctl, so the
-	 * module is live and a plain get is safe.
-	 */
-	__module_get(THIS_MODULE);
 	mars_dev_insert_sorted(d);
 	mars_nr_devs++;
-	__set_bit(d->res_id, mars_res_used);
+	/*
+	 * Each resource pins the module, from its reservation on: rmmod is refused
+	 * while resources exist, so an unload never takes a device (or a replay)
+	 * away. Called from our own ioctl, so the module is live and a plain get is
+	 * safe.
+	 */
+	__module_get(THIS_MODULE);
 	mutex_unlock(&mars_devs_lock);
+	mars_state_kick();
+
+	/*
+	 * 2. Build without mars_devs_lock. Nobody else touches the bricks: they are
+	 * not reachable from @d until step 3, and delete refuses a resource that is
+	 * not built.
+	 */
+	args.res_id = d->res_id;
+	/* The backend's aspect goes right after the per-request state above it. */
+	data = mars_brick_new(type, NULL, c2 ? mars_logger_io_size() : mars_if_aspect_off(),
+			      &args, c->errmsg);
+	if (IS_ERR(data)) {
+		ret = PTR_ERR(data);
+		goto err_unreserve;
+	}
+	WRITE_ONCE(d->size, c->dev_size ?: data->info.size);
+	lower = data;
+	if (c2) {
+		la.log_dir = log_dir;
+		memcpy(la.host, c2->host, sizeof(la.host));
+		memcpy(la.uuid, c2->res_uuid, sizeof(la.uuid));
+		la.ckpt_seq = c2->ckpt_seq;
+		la.ckpt_off = c2->ckpt_off;
+		la.next_log_seq = c2->next_log_seq;
+		la.next_rec_seq = c2->next_rec_seq;
+		la.lamport = c2->lamport;
+		la.no_replay = c->flags & MARS_DEV_CREATE2_F_NO_REPLAY;
+		mars_dev_initial_tun(d, tun);
+		la.tun = tun;
+		la.progress = &d->replay;
+		args.logger = &la;
+		/* The logger replays (if asked) in its constructor: before the disk exists. */
+		logger = mars_brick_new(&mars_logger_type, data, mars_if_aspect_off(),
+					&args, c->errmsg);
+		/* The logger holds the backend now (or it failed): drop ours. */
+		mars_brick_put(data);
+		if (IS_ERR(logger)) {
+			ret = PTR_ERR(logger);
+			goto err_unreserve;
+		}
+		lower = logger;
+		mars_logger_replay_info(logger, c2);
+		c2->res_id = d->res_id;
+	}
+
+	/* 3. Finish: the disk appears, and the resource is built. */
+	mutex_lock(&mars_devs_lock);
+	ifb = mars_if_create(d->name, lower, &args, c->errmsg);
+	if (IS_ERR(ifb)) {
+		ret = PTR_ERR(ifb);
+		mutex_unlock(&mars_devs_lock);
+		/* The logger's destructor drains and ends its file; no disk saw it. */
+		mars_brick_put(lower);
+		goto err_unreserve;
+	}
+	mars_if_devt(ifb, &c->major, &c->minor);
+	d->data = logger ? data : lower;
+	d->logger = logger;
+	d->lower = lower;
+	d->ifb = ifb;
+	d->built = true;
+	mutex_unlock(&mars_devs_lock);
+	kfree(tun);
 	pr_info("%s: created over %s (%s), slot %u\n", d->name, d->path, type->name,
 		d->res_id);
 	trace_res(d->name, d->res_id, 0, 0);
 	mars_state_kick();
 	return 0;
 
-err_put_lower:
-	mars_brick_put(d->lower);
+err_unreserve:
+	/*
+	 * Undo step 1. Only this ioctl finishes or undoes a reservation (delete
+	 * refuses half-built resources), so @d is still on the list. Clearing the
+	 * slot under the lock keeps the publisher, which publishes under the same
+	 * lock, from writing the half-built state back afterwards.
+	 */
+	mutex_lock(&mars_devs_lock);
+	list_del(&d->list);
+	mars_nr_devs--;
+	mars_dev_release_slot(d);
+	mutex_unlock(&mars_devs_lock);
+	module_put(THIS_MODULE);
+	goto err_free;
 err_unlock:
 	mutex_unlock(&mars_devs_lock);
+err_free:
+	kfree(tun);
 	kfree(d->path);
 err_free_dev:
 	kfree(d);
@@ -250,6 +383,11 @@ int mars_dev_delete(struct mars_ioc_dev_delete *dd)
 		ret = -ENOENT;
 		goto out_unlock;
 	}
+	/* Also when forced: the constructor (replay) cannot be interrupted. */
+	if (!d->built) {
+		ret = mars_dev_busy(d, dd->errmsg);
+		goto out_unlock;
+	}
 	ret = mars_if_destroy(d->ifb, force, dd->errmsg);
 	if (ret)
 		goto out_unlock;
@@ -258,15 +396,7 @@ int mars_dev_delete(struct mars_ioc_dev_delete *dd)
 	mars_nr_devs--;
 	pr_info("%s: deleted%s\n", d->name, force ? " (forced)" : "");
 	trace_res(d->name, d->res_id, 1, 0);
-	/*
-	 * The slot is free again: no stale state, no stale counters, and no stale
-	 * overrides (a new resource of the same name would take them over).
-	 */
-	memset(&mars_rs, 0, sizeof(mars_rs));
-	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
-	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
-	mars_map_clear(MARS_MAP_RTUN, d->res_id);
-	__clear_bit(d->res_id, mars_res_used);
+	mars_dev_release_slot(d);
 	mars_dev_free(d);
 	module_put(THIS_MODULE);
 out_unlock:
@@ -290,6 +420,15 @@ int mars_dev_list(struct mars_dev_info *out, u32 capacity, u32 *count)
 		info->backend = d->backend;
 		if (strscpy(info->data_path, d->path, sizeof(info->data_path)) < 0)
 			info->state |= MARS_DEV_S_PATH_TRUNC;
+		n++;
+		if (!d->built) {
+			/* No bricks to ask yet (see the top). */
+			info->state |= MARS_DEV_S_CREATING;
+			if (mars_dev_replaying(d))
+				info->state |= MARS_DEV_S_REPLAYING;
+			info->dev_size = READ_ONCE(d->size);
+			continue;
+		}
 		mars_if_info(d->ifb, info);
 		if (d->lower->info.max_discard_sectors)
 			info->features |= MARS_DEV_FEAT_DISCARD;
@@ -301,7 +440,6 @@ int mars_dev_list(struct mars_dev_info *out, u32 capacity, u32 *count)
 			info->state |= MARS_DEV_S_READONLY;
 		if (d->data->type->get_threads)
 			info->sio_threads = d->data->type->get_threads(d->data);
-		n++;
 	}
 	*count = mars_nr_devs;
 	mutex_unlock(&mars_devs_lock);
@@ -323,6 +461,10 @@ int mars_dev_set(struct mars_ioc_dev_set *s)
 	if (!d) {
 		mars_err(s->errmsg, "no resource %s", s->name);
 		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (!d->built) {
+		ret = mars_dev_busy(d, s->errmsg);
 		goto out_unlock;
 	}
 	if (s->sio_threads) {
@@ -348,10 +490,14 @@ out_unlock:
 	return ret;
 }
 
-/* Resolve @d's tunables and apply them. Caller holds mars_devs_lock. */
+/*
+ * Resolve @d's tunables and apply them; a resource being created gets them
+ * resolved only (its logger started with them, mars_dev_initial_tun()). Caller
+ * holds mars_devs_lock.
+ */
 static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 {
-	const struct mars_brick_type *type = d->data->type;
+	const struct mars_brick_type *type;
 	bool have_rt;
 	int ret;
 
@@ -361,6 +507,9 @@ static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 	if (d->clamped)
 		pr_notice_ratelimited("%s: tunables out of range (mask 0x%llx): clamped or ignored\n",
 				      d->name, d->clamped);
+	if (!d->built)
+		return;
+	type = d->data->type;
 	if (type->set_threads && type->get_threads(d->data) != d->eff.sio_threads) {
 		ret = type->set_threads(d->data, d->eff.sio_threads);
 		if (ret)
@@ -373,6 +522,22 @@ static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 		mars_logger_set_tun(d->logger, &d->eff);
 }
 
+/* The replay figures of @d. No lock needed (struct mars_replay_progress). */
+static void mars_dev_fill_replay(struct mars_dev *d, struct mars_rstate *rs)
+{
+	struct mars_replay_progress *p = &d->replay;
+
+	rs->replay_phase = READ_ONCE(p->phase);
+	smp_rmb();	/* the phase before total; pairs with lg_recover()'s smp_wmb() */
+	rs->replay_start_ns = READ_ONCE(p->start_ns);
+	rs->replay_apply_ns = READ_ONCE(p->apply_ns);
+	rs->replay_end_ns = READ_ONCE(p->end_ns);
+	rs->replay_total = READ_ONCE(p->total);
+	rs->replay_done = min_t(u64, atomic64_read(&p->done), rs->replay_total);
+	if (rs->replay_phase == MARS_REPLAY_SCAN || rs->replay_phase == MARS_REPLAY_APPLY)
+		rs->flags |= MARS_RS_F_REPLAYING;
+}
+
 /* Fill @rs with @d's state. Caller holds mars_devs_lock. */
 static void mars_dev_fill(struct mars_dev *d, struct mars_rstate *rs)
 {
@@ -382,15 +547,25 @@ static void mars_dev_fill(struct mars_dev *d, struct mars_rstate *rs)
 	rs->published_ns = ktime_get_real_ns();
 	memcpy(rs->name, d->name, MARS_NAME_MAX);
 	rs->role = MARS_ROLE_PLAIN;
+	if (d->has_logger) {
+		rs->role = MARS_ROLE_PRIMARY;
+		rs->flags |= MARS_RS_F_LOGGER;
+		mars_dev_fill_replay(d, rs);
+	}
+	rs->clamped_mask = d->clamped;
+	rs->eff = d->eff;
+	if (d->tun_mismatch)
+		rs->flags |= MARS_RS_F_TUN_MISMATCH;
+	if (!d->built) {
+		/* Being created: no bricks to ask yet (see the top). */
+		rs->size = READ_ONCE(d->size);
+		return;
+	}
 	mars_if_state(d->ifb, rs);
 	if (d->logger)
 		mars_logger_state(d->logger, rs);
 	if (d->lower->info.readonly)
 		rs->flags |= MARS_RS_F_RDONLY;
-	if (d->tun_mismatch)
-		rs->flags |= MARS_RS_F_TUN_MISMATCH;
-	rs->clamped_mask = d->clamped;
-	rs->eff = d->eff;
 }
 
 /* Fill and publish @d's rstate slot. Caller holds mars_devs_lock. */
@@ -466,6 +641,8 @@ static struct mars_brick *mars_dev_logger(const char *name, char *err)
 		mars_err(err, "no resource %s", name);
 		return ERR_PTR(-ENOENT);
 	}
+	if (!d->built)
+		return ERR_PTR(mars_dev_busy(d, err));
 	if (!d->logger) {
 		mars_err(err, "%s has no logger (created without a log directory)", name);
 		return ERR_PTR(-EINVAL);

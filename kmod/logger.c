@@ -107,6 +107,7 @@ struct lg_ext {
 	bool in_tree;			/* lock */
 	u16 rflags;			/* MLOG_F_SYNC, MLOG_F_NOUNMAP */
 	struct mref *waiter;		/* completes when the record is durable */
+	unsigned long born;		/* jiffies at arrival (rstate wb_lag_ns) */
 	unsigned int nr_pages;
 	struct bio_vec bvec[];		/* DATA: the shadow buffer, from offset 0 */
 };
@@ -218,6 +219,7 @@ struct mars_logger {
 	atomic64_t wb_errors;
 
 	/* Replay results (ctr). */
+	struct mars_replay_progress *prog;	/* the owner's; ctr only */
 	u64 replay_records, replay_bytes, replay_ns, replay_end_seq, replay_end_off;
 	u32 replay_outcome;
 	u64 gap_prev;			/* the new file starts with GAP(gap_prev); 0: no */
@@ -323,6 +325,7 @@ static struct lg_ext *lg_ext_alloc(struct mars_logger *lg, struct mref *m)
 				goto err;
 			}
 	}
+	e->born = jiffies;
 	e->pos = m->pos;
 	e->len = m->len;
 	e->start = m->pos;
@@ -542,11 +545,14 @@ again:
 		spin_unlock(&lg->lock);
 		kfree(refs);
 		cap = nr + 8;
-		refs = kmalloc_array(cap, sizeof(*refs), GFP_NOIO);
-		if (!refs) {
-			m->endio(m, -ENOMEM);
-			return;
-		}
+		/*
+		 * A read must not fail for want of memory: we run in process
+		 * context (queue_rq of a blocking queue), so wait for memory the
+		 * way the allocator suggests. Writeback frees shadow buffers
+		 * without waiting for reads, so this makes progress.
+		 */
+		while (!(refs = kmalloc_array(cap, sizeof(*refs), GFP_NOIO)))
+			memalloc_retry_wait(GFP_NOIO);
 		goto again;
 	}
 	spin_unlock(&lg->lock);
@@ -1894,6 +1900,7 @@ static void lg_replay_endio(struct mref *m, int err)
 	if (trace_replay_enabled())
 		trace_replay(lg->name, lg->res_id, io->rec_log_seq, io->rec_off, io->rec_seq,
 			     io->rec_type, m->pos, m->len, ktime_get_ns() - io->start_ns, err);
+	atomic64_add(io->m.len, &lg->prog->done);
 	/*
 	 * Ending the overlap may start a waiting write from here (any context);
 	 * freeing the pages is safe in any context too.
@@ -1924,8 +1931,11 @@ static int lg_replay_apply(struct mars_logger *lg, const struct mlog_rec *r, con
 			return -EOPNOTSUPP;
 		break;
 	case MLOG_T_DISCARD:
-		if (!lg->brick.lower->info.max_discard_sectors)
-			return 0;	/* content unspecified either way */
+		if (!lg->brick.lower->info.max_discard_sectors) {
+			/* Content unspecified either way; counted as done. */
+			atomic64_add(r->len, &lg->prog->done);
+			return 0;
+		}
 		break;
 	default:
 		return 0;	/* PAD, GAP, EOF: nothing to write */
@@ -1996,7 +2006,15 @@ struct lg_rinfo {
 	u64 hdr_first;		/* the header's first_rec_seq */
 	const char *detail;	/* the outcome's detail (static) */
 	u64 records;
+	u64 bytes;		/* payload of DATA, ZERO and DISCARD records */
+	u64 tail_bytes;		/* of those, after the last EOF(DRAINED) and from_off */
 };
+
+/* Does replay write @r (or count it as written)? As lg_replay_apply(). */
+static bool lg_replay_counts(const struct mlog_rec *r)
+{
+	return r->type == MLOG_T_DATA || r->type == MLOG_T_ZERO || r->type == MLOG_T_DISCARD;
+}
 
 static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, char *path)
 {
@@ -2023,8 +2041,9 @@ static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, cha
 }
 
 /*
- * Scan (and with @apply, replay from @from_off) file @seq. Fills @ri. Returns 0
- * or -errno with @err set for a fatal outcome or an IO error.
+ * Scan (and with @apply, replay from @from_off) file @seq. Fills @ri (tail_bytes
+ * counts from @from_off also without @apply). Returns 0 or -errno with @err set
+ * for a fatal outcome or an IO error.
  */
 static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 			u64 from_off, u8 *buf, struct lg_rinfo *ri, char *err)
@@ -2066,9 +2085,16 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 		ri->records++;
 		ri->last_rec_seq = s.rec.rec_seq;
 		ri->last_lamport = s.rec.lamport;
+		if (lg_replay_counts(&s.rec)) {
+			ri->bytes += s.rec.len;
+			if (s.rec.off >= from_off)
+				ri->tail_bytes += s.rec.len;
+		}
 		if (s.rec.type == MLOG_T_EOF) {
-			if (s.rec.flags & MLOG_F_DRAINED)
+			if (s.rec.flags & MLOG_F_DRAINED) {
 				ri->drained_after = s.rec.off + mlog_rec_size(0);
+				ri->tail_bytes = 0;
+			}
 			if (s.rec.flags & MLOG_F_EMERGENCY)
 				ri->eof_emergency = true;
 		}
@@ -2124,15 +2150,25 @@ static bool lg_log_exists(struct mars_logger *lg, u64 seq, char *path)
  * Recovery: replay this host's logfiles from (@seq, @off). First pass: scan every
  * file (a fatal outcome anywhere stops everything, nothing applied); find the last
  * EOF(DRAINED) at or after the checkpoint. Second pass: apply from there.
+ *
+ * Progress goes to lg->prog for DEV_LIST/DEV_STATE while this runs (the registry
+ * lock is not held, see dev.c): phase SCAN from the start; after the first pass
+ * the bytes to write (total) and phase APPLY; done grows as writes complete;
+ * DONE at the end. Field order matters to readers without a lock: total is set
+ * before the phase says APPLY, so an APPLY reader never sees total 0.
  */
 static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, char *err)
 {
+	struct mars_replay_progress *prog = lg->prog;
 	struct lg_rinfo *ri;
 	char *path;
 	u8 *buf;
-	u64 n = 0, i, start_i = 0, start_off = off, s;
+	u64 n = 0, i, start_i = 0, start_off = off, s, total;
 	u64 t0 = ktime_get_ns(), t1;
 	int ret = 0;
+
+	WRITE_ONCE(prog->start_ns, ktime_get_real_ns());
+	WRITE_ONCE(prog->phase, MARS_REPLAY_SCAN);
 
 	ri = kvcalloc(LG_REPLAY_FILES_MAX, sizeof(*ri), GFP_KERNEL);
 	path = kmalloc(LG_PATH_MAX, GFP_KERNEL);
@@ -2166,7 +2202,7 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		 * Every file may end torn: a crash tore it, and the recovery after it
 		 * went on in the next file. Continuity is checked below.
 		 */
-		ret = lg_scan_file(lg, s, true, false, 0, buf, &ri[n], err);
+		ret = lg_scan_file(lg, s, true, false, n ? 0 : off, buf, &ri[n], err);
 		if (ret)
 			goto out;
 		ri[n].last = !more;
@@ -2226,6 +2262,14 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			start_i = i;
 			start_off = ri[i].drained_after;
 		}
+	/* What the second pass writes: start_i's tail (from start_off), then all. */
+	total = ri[start_i].tail_bytes;
+	for (i = start_i + 1; i < n; i++)
+		total += ri[i].bytes;
+	WRITE_ONCE(prog->total, total);
+	WRITE_ONCE(prog->apply_ns, ktime_get_real_ns());
+	smp_wmb();	/* total before the phase; pairs with smp_rmb() in dev.c */
+	WRITE_ONCE(prog->phase, MARS_REPLAY_APPLY);
 	sema_init(&lg->replay_sem, lg->replay_depth);
 	atomic_set(&lg->replay_inflight, 1);
 	init_completion(&lg->replay_done);
@@ -2279,6 +2323,10 @@ out:
 	trace_replay_done(lg->name, lg->res_id, n, lg->replay_records, lg->replay_bytes,
 			  lg->replay_end_seq, lg->replay_end_off, lg->replay_outcome,
 			  ktime_get_ns() - t0, ret);
+	if (!ret) {
+		WRITE_ONCE(prog->end_ns, ktime_get_real_ns());
+		WRITE_ONCE(prog->phase, MARS_REPLAY_DONE);
+	}
 	kvfree(buf);
 	kfree(path);
 	kvfree(ri);
@@ -2381,7 +2429,7 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	u64 next_seq, seq;
 	int ret;
 
-	if (!lower || !la) {
+	if (!lower || !la || !la->progress) {
 		mars_err(err, "the logger needs a data backend and its arguments");
 		return -EINVAL;
 	}
@@ -2414,6 +2462,7 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 		return -EINVAL;
 	}
 	memcpy(lg->uuid, la->uuid, sizeof(lg->uuid));
+	lg->prog = la->progress;
 	spin_lock_init(&lg->lock);
 	lg->tree = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&lg->logq);
@@ -2564,6 +2613,7 @@ static void mars_logger_dtr(struct mars_brick *b)
 void mars_logger_state(struct mars_brick *b, struct mars_rstate *rs)
 {
 	struct mars_logger *lg = to_lg(b);
+	struct lg_ext *oldest;
 
 	rs->role = MARS_ROLE_PRIMARY;
 	rs->flags |= MARS_RS_F_LOGGER;
@@ -2577,8 +2627,12 @@ void mars_logger_state(struct mars_brick *b, struct mars_rstate *rs)
 	}
 	if (lg->log_error)
 		rs->flags |= MARS_RS_F_LOG_ERROR;
-	if (!list_empty(&lg->ckq))
+	/* The head of ckq: the oldest write not yet durable on the data device. */
+	oldest = list_first_entry_or_null(&lg->ckq, struct lg_ext, ck);
+	if (oldest) {
 		rs->flags |= MARS_RS_F_WB_PENDING;
+		rs->wb_lag_ns = max_t(u64, jiffies_to_nsecs(jiffies - oldest->born), 1);
+	}
 	rs->wb_seq = lg->wb_seq;
 	rs->wb_off = lg->wb_off;
 	rs->log_seq = lg->log_seq;

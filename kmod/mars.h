@@ -110,6 +110,22 @@ struct mars_brick_type {
 	unsigned int (*get_threads)(struct mars_brick *b);
 };
 
+/*
+ * Progress of the replay at create (DEV_CREATE2; mars_rstate replay_* fields).
+ * dev.c owns it, in its resource, which is on the registry while the logger's
+ * constructor replays without mars_devs_lock; the constructor is its only writer.
+ * Readers take no lock: they read each field once (READ_ONCE, atomic64_read) and
+ * clamp done to total; so a torn view is at worst one state behind.
+ */
+struct mars_replay_progress {
+	u64 start_ns;			/* CLOCK_REALTIME: scan began; 0 = no replay */
+	u64 apply_ns;			/* CLOCK_REALTIME: writing began; 0 = not yet */
+	u64 end_ns;			/* CLOCK_REALTIME: finished; 0 = not yet */
+	u64 total;			/* bytes to write, set at the end of the scan */
+	atomic64_t done;		/* bytes written (completed), or skipped */
+	u32 phase;			/* MARS_REPLAY_* */
+};
+
 /* The logger's constructor arguments (from MARS_IOC_DEV_CREATE2). */
 struct mars_logger_args {
 	const char *log_dir;		/* parent of resource-<name>/ */
@@ -119,6 +135,7 @@ struct mars_logger_args {
 	u64 next_log_seq, next_rec_seq, lamport;
 	bool no_replay;
 	const struct mars_tun *tun;	/* initial tunables, or NULL for defaults */
+	struct mars_replay_progress *progress;	/* written during the replay */
 };
 
 /* Constructor arguments; each type reads the fields it needs. */
@@ -309,6 +326,8 @@ void mars_tun_resolve(const struct mars_tun *geff, const struct mars_res_tun *rt
 		      const char *name, u32 base_sio_threads, struct mars_tun *eff,
 		      u64 *clamped, bool *mismatch);
 void mars_state_kick(void);
+/* The global effective tunables, resolved from mars_gtun now. */
+void mars_state_geff(struct mars_tun *geff);
 void mars_state_refresh(bool clear_unused);
 int mars_state_init(void);
 void mars_state_exit(void);

@@ -160,16 +160,28 @@ out_free:
 	return ret;
 }
 
-static long mars_ioc_dev_state(struct mars_ioc_dev_state __user *uarg)
+/*
+ * DEV_STATE v1: before map ABI 2 mars_rstate had 448 bytes. Such a caller gets the
+ * v1 prefix of the answer (every field it knows); the command number encodes the
+ * size, so v1 has its own.
+ */
+#define MARS_DEV_STATE_SIZE_V1	648
+#define MARS_IOC_DEV_STATE_V1	_IOC(_IOC_READ | _IOC_WRITE, MARS_IOC_MAGIC, 0x16, \
+				     MARS_DEV_STATE_SIZE_V1)
+
+static long mars_ioc_dev_state(struct mars_ioc_dev_state __user *uarg, size_t size)
 {
 	struct mars_ioc_dev_state *st;
 	long ret;
 
-	st = memdup_user(uarg, sizeof(*st));
-	if (IS_ERR(st))
-		return PTR_ERR(st);
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(st, uarg, size))
+		goto out_free;
 	ret = -EINVAL;
-	if (!mars_args_ok(st->size, sizeof(*st), st->flags, MARS_DEV_STATE_F_ALL,
+	if (!mars_args_ok(st->size, size, st->flags, MARS_DEV_STATE_F_ALL,
 			  st->reserved, sizeof(st->reserved)))
 		goto out_free;
 	memset(st->errmsg, 0, sizeof(st->errmsg));
@@ -178,7 +190,7 @@ static long mars_ioc_dev_state(struct mars_ioc_dev_state __user *uarg)
 		mars_err(st->errmsg, "invalid resource name");
 	else
 		ret = mars_dev_state(st);
-	if (copy_to_user(uarg, st, sizeof(*st)))
+	if (copy_to_user(uarg, st, size))
 		ret = -EFAULT;
 out_free:
 	kfree(st);
@@ -361,7 +373,9 @@ static long mars_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case MARS_IOC_DEV_CREATE2:
 		return mars_ioc_dev_create(argp, true);
 	case MARS_IOC_DEV_STATE:
-		return mars_ioc_dev_state(argp);
+		return mars_ioc_dev_state(argp, sizeof(struct mars_ioc_dev_state));
+	case MARS_IOC_DEV_STATE_V1:
+		return mars_ioc_dev_state(argp, MARS_DEV_STATE_SIZE_V1);
 	case MARS_IOC_LOG_ROTATE:
 		return mars_ioc_log_rotate(argp);
 	case MARS_IOC_EMERGENCY:

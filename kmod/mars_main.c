@@ -38,7 +38,8 @@ static int __init mars_init(void)
 	BUILD_BUG_ON(sizeof(struct mars_tun) != 136);
 	BUILD_BUG_ON(sizeof(struct mars_res_tun) != 168);
 	BUILD_BUG_ON(sizeof(struct mars_gstate) != 248);
-	BUILD_BUG_ON(sizeof(struct mars_rstate) != 448);
+	BUILD_BUG_ON(sizeof(struct mars_rstate) != 504);
+	BUILD_BUG_ON(sizeof(struct mars_ioc_dev_state) != 704);
 	BUILD_BUG_ON(sizeof(struct mars_io_ctr) != 128);
 	BUILD_BUG_ON(sizeof(struct mars_lat_key) != 8);
 	BUILD_BUG_ON(sizeof(struct mars_lat_hist) != 336);

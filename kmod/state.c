@@ -150,12 +150,14 @@ void mars_tun_resolve(const struct mars_tun *geff, const struct mars_res_tun *rt
 	*clamped = mars_tun_merge(&rt->tun, eff, true);
 }
 
-/* One refresh: tunables in, state out. Caller holds mars_state_lock. */
-static void mars_state_run(bool clear_unused)
+/*
+ * Resolve the global effective values from mars_gtun into mars_geff. Returns the
+ * invalid fields. Caller holds mars_state_lock.
+ */
+static u64 mars_geff_update(void)
 {
 	struct mars_tun gtun;
 	u64 clamped = 0;
-	u32 nr;
 
 	mars_tun_defaults(&mars_geff);
 	if (mars_map_read(MARS_MAP_GTUN, 0, &gtun, sizeof(gtun)))
@@ -166,6 +168,15 @@ static void mars_state_run(bool clear_unused)
 	if (!mars_geff.buf_max_mb)
 		mars_geff.buf_max_mb = max_t(u64, 16, (totalram_pages() / 5) >>
 					     (20 - PAGE_SHIFT));
+	return clamped;
+}
+
+/* One refresh: tunables in, state out. Caller holds mars_state_lock. */
+static void mars_state_run(bool clear_unused)
+{
+	u64 clamped = mars_geff_update();
+	u32 nr;
+
 	WRITE_ONCE(mars_lat_on, mars_geff.lat_hist);
 
 	nr = mars_dev_refresh_all(&mars_geff, clear_unused);
@@ -199,6 +210,18 @@ static void mars_state_workfn(struct work_struct *work)
 	if (!mars_state_stopping)
 		queue_delayed_work(system_long_wq, &mars_state_work,
 				   msecs_to_jiffies(mars_geff.state_ms));
+	mutex_unlock(&mars_state_lock);
+}
+
+/*
+ * Re-read from mars_gtun, so a value written just before a create counts for it.
+ * Takes mars_state_lock: the caller holds neither it nor mars_devs_lock.
+ */
+void mars_state_geff(struct mars_tun *geff)
+{
+	mutex_lock(&mars_state_lock);
+	mars_geff_update();
+	*geff = mars_geff;
 	mutex_unlock(&mars_state_lock);
 }
 

@@ -22,7 +22,6 @@ HELPERS=$BATS_TEST_DIRNAME/helpers
 EXT4_MNT=/mnt/mars-ext4
 # fio: 4 jobs, each writing its own region of this size (random 4k blocks).
 FIO_SIZE=${MARS_FIO_SIZE:-16M}
-TRACE=/sys/kernel/tracing
 
 setup_file() {
 	[ -f "$MARS_KO" ] || return 0
@@ -52,17 +51,17 @@ teardown() {
 
 # --- helpers -------------------------------------------------------------------------
 
-# Undo what a test (a failed one too) left: background jobs, descriptor 8, tracing,
-# mounts in the test's folder, devices, file backings.
+# Undo what a test (a failed one too) left: background jobs, descriptor 8, mounts in
+# the test's folder (a filesystem on /dev/mars before the device goes, one holding a
+# file backing after it), devices, dm-log-writes, file backings.
 cleanup_test() {
 	local m name pids rc=0
 	mapfile -t pids < <(jobs -p)
 	[ "${#pids[@]}" -eq 0 ] || kill "${pids[@]}" 2>/dev/null
 	wait 2>/dev/null
 	exec 8<&-
-	echo 0 >"$TRACE/events/block/block_bio_queue/enable" 2>/dev/null
 	while read -r _ m _; do
-		case $m in "$BATS_TEST_TMPDIR"/*) umount "$m" || rc=1 ;; esac
+		case $m in "$BATS_TEST_TMPDIR"/*) umount "$m" 2>/dev/null ;; esac
 	done </proc/mounts
 	if grep -q '^mars ' /proc/modules; then
 		for name in $("$MARSCTL" --json dev list | jq -r '.[]?.name?'); do
@@ -74,6 +73,10 @@ cleanup_test() {
 			rc=1
 		fi
 	fi
+	while read -r _ m _; do
+		case $m in "$BATS_TEST_TMPDIR"/*) umount "$m" || rc=1 ;; esac
+	done </proc/mounts
+	lw_remove || rc=1
 	rm -f "$EXT4_MNT"/data-*
 	return "$rc"
 }
@@ -196,119 +199,158 @@ fs_roundtrip() {
 	umount "$mnt"
 }
 
-# --- tracing of the bios queued to a backing -----------------------------------------
+# --- recording what reaches a backing: dm-log-writes ---------------------------------
+#
+# /dev/mapper/$LW_DM passes every bio to /dev/ram0 and records it in /dev/ram1 once
+# it is stable: a write when a later FLUSH completed (the writes' entries, then the
+# FLUSH entry) or, with FUA, when it completed. Marks "start" and "stop" bound what
+# a test looks at. (The block tracepoint used before left the TCG guest in a soft
+# lockup once in two full runs; dm-log-writes needs no tracefs.)
 
-# trace_start DEV: record every bio queued to DEV (event block:block_bio_queue).
-trace_start() {
-	# Opt-in: once in two full runs on 2026-11-26, enabling the block tracepoint
-	# under QEMU TCG left the guest in a soft lockup (a bash writing to tracefs,
-	# CPU 0 not handling timers). Until that is understood, `make check-trace` runs
-	# these tests; the default suite skips them with this reason.
-	[ "${MARS_TRACE_TESTS:-0}" = 1 ] ||
-		skip "block tracepoint tests are opt-in (MARS_TRACE_TESTS=1, make check-trace): TCG soft lockup under investigation"
-	local mm major minor
-	[ -d "$TRACE/events/block/block_bio_queue" ] || skip "no block tracepoints in tracefs"
-	mm=$(stat -L -c '%t %T' "$1")
-	major=$((16#${mm% *}))
-	minor=$((16#${mm#* }))
-	echo 0 >"$TRACE/tracing_on"
-	echo >"$TRACE/trace"
-	echo "dev == $(((major << 20) | minor))" >"$TRACE/events/block/block_bio_queue/filter"
-	echo 1 >"$TRACE/events/block/block_bio_queue/enable"
-	echo 1 >"$TRACE/tracing_on"
+LW_DM=mars-lw
+
+# lw_start: create the dm device $LW_DM over a fresh /dev/ram0, set the mark
+# "start", and set LW_DEV to its device node.
+lw_start() {
+	need_brd
+	[ -x "$MARS_TOP/build/tools/replaylog" ] || skip "build/tools is not built (make all)"
+	command -v dmsetup >/dev/null || skip "dmsetup missing"
+	modprobe dm-log-writes || skip "no dm-log-writes module in the guest kernel"
+	dd if=/dev/zero of=/dev/ram1 bs=1M count=1 oflag=direct status=none
+	dmsetup create "$LW_DM" --table "0 $(blockdev --getsz /dev/ram0) log-writes /dev/ram0 /dev/ram1"
+	LW_DEV=$(dm_dev "$LW_DM")
+	dmsetup message "$LW_DM" 0 mark start
 }
 
-# trace_stop FILE: stop recording; the events go to FILE as "RWBS SECTOR NSECTORS".
-trace_stop() {
-	echo 0 >"$TRACE/events/block/block_bio_queue/enable"
-	awk '{ for (i = 1; i <= NF; i++) if ($i == "block_bio_queue:") {
-		print $(i + 2), $(i + 3), $(i + 5); break } }' "$TRACE/trace" >"$1"
-	echo 0 >"$TRACE/events/block/block_bio_queue/filter"
-	echo >"$TRACE/trace"
+# lw_mark_stop: set the mark "stop": what is not durable by now does not count.
+lw_mark_stop() {
+	dmsetup message "$LW_DM" 0 mark stop
 }
 
-# durable_in_trace FILE SECTOR NSECTORS: the trace shows writes covering the range,
-# each with FUA, or a flush (REQ_PREFLUSH) queued after the last of them. RWBS:
-# a leading F is a preflush, an F after W is FUA.
-durable_in_trace() {
+# lw_remove: remove $LW_DM if it exists (after whatever sits on it is gone).
+lw_remove() {
+	if dmsetup info "$LW_DM" >/dev/null 2>&1; then
+		dmsetup remove "$LW_DM"
+	fi
+}
+
+# lw_stop FILE: remove $LW_DM and write the entries between the marks to FILE as
+# "KIND SECTOR NSECTORS" (512-byte sectors), KIND: W a write, WF a FUA write, F a
+# flush (FW a flush with data).
+lw_stop() {
+	lw_remove || return 1
+	"$MARS_TOP/build/tools/replaylog" list /dev/ram1 | awk '
+		$4 ~ /MARK/ { on = ($5 == "start") ? 1 : (($5 == "stop") ? 0 : on); next }
+		on {
+			k = ($4 ~ /FLUSH/ ? "F" : "") ($3 > 0 ? "W" : "") ($4 ~ /FUA/ ? "F" : "")
+			print k, $2, $3
+		}' >"$1"
+}
+
+# durable_in_log FILE SECTOR NSECTORS: the range was written, each part with FUA
+# or followed by a flush.
+durable_in_log() {
 	awk -v s="$2" -v n="$3" '
-		{ rwbs = $1; start = $2; len = $3 }
-		rwbs ~ /W/ && start < s + n && start + len > s {
+		{ kind = $1; start = $2; len = $3 }
+		kind ~ /W/ && start < s + n && start + len > s {
 			for (x = (start > s ? start : s); x < s + n && x < start + len; x++) {
 				covered[x] = 1
-				fua[x] = (rwbs ~ /WF/)
+				fua[x] = (kind ~ /WF/)
 			}
 			last = NR
 		}
-		rwbs ~ /^F/ && last && NR > last { flushed = 1 }
+		kind ~ /^F/ && last && NR > last { flushed = 1 }
 		END {
 			for (x = s; x < s + n; x++) {
-				if (!covered[x]) { print "sector " x " not written"; exit 1 }
-				if (!fua[x] && !flushed) { print "sector " x " written, never made durable"; exit 1 }
+				if (!covered[x]) { print "sector " x " not durable (not in the log)"; exit 1 }
+				if (!fua[x] && !flushed) { print "sector " x " written, no FUA, no flush after it"; exit 1 }
 			}
 		}' "$1"
 }
 
-# flushes_in_trace FILE: the number of preflushes in the trace.
-flushes_in_trace() {
+# flushes_in_log FILE: the number of flushes in the log.
+flushes_in_log() {
 	awk '$1 ~ /^F/ { n++ } END { print n + 0 }' "$1"
 }
 
-need_write_cache() {
-	need_disk "$1"
-	[ "$(cat "/sys/block/${1#/dev/}/queue/write_cache")" = "write back" ] ||
-		skip "$1 has no volatile write cache, so flushes are not passed to it"
-}
-
-# fua_write BACKEND: an O_DIRECT|O_SYNC write through mars over /dev/vda is durable
-# on /dev/vda when it completes, and its bytes are there.
+# fua_write BACKEND: an O_DIRECT|O_SYNC write through mars is durable on the
+# backing when it completes, and its bytes are there.
 fua_write() {
-	local blk=$BATS_TEST_TMPDIR/block trace=$BATS_TEST_TMPDIR/trace
-	need_write_cache /dev/vda
-	dev_create r0 /dev/vda "$1"
+	local blk=$BATS_TEST_TMPDIR/block log=$BATS_TEST_TMPDIR/lw
+	lw_start
+	dev_create r0 "$LW_DEV" "$1"
 	head -c 4096 /dev/urandom >"$blk"
-	trace_start /dev/vda
 	dd if="$blk" of=/dev/mars/r0 bs=4096 seek=1000 count=1 oflag=direct,sync conv=notrunc \
 		status=none
-	trace_stop "$trace"
-	run durable_in_trace "$trace" 8000 8
+	lw_mark_stop
+	dev_delete r0
+	lw_stop "$log"
+	cat "$log"
+	run durable_in_log "$log" 8000 8
 	echo "$output"
-	cat "$trace"
 	[ "$status" -eq 0 ]
-	cmp "$blk" <(dd if=/dev/vda bs=4096 skip=1000 count=1 iflag=direct status=none)
+	cmp "$blk" <(dd if=/dev/ram0 bs=4096 skip=1000 count=1 iflag=direct status=none)
 }
 
 # file_fua_write BACKEND: an O_DIRECT|O_SYNC write through mars over a file on ext4
 # is in the file when it completes, and the filesystem flushed its disk for it.
 file_fua_write() {
-	local f blk=$BATS_TEST_TMPDIR/block trace=$BATS_TEST_TMPDIR/trace
-	need_write_cache /dev/vdb
-	f=$(ext4_file data-fua 16M)
+	local f mnt=$BATS_TEST_TMPDIR/mnt blk=$BATS_TEST_TMPDIR/block log=$BATS_TEST_TMPDIR/lw
+	lw_start
+	mkfs.ext4 -q -F "$LW_DEV"
+	mkdir -p "$mnt"
+	mount "$LW_DEV" "$mnt"
+	f=$mnt/data-fua
+	fallocate -l 16M "$f"
+	sync
 	dev_create r0 "$f" "$1"
 	head -c 4096 /dev/urandom >"$blk"
-	trace_start /dev/vdb
+	dmsetup message "$LW_DM" 0 mark start
 	dd if="$blk" of=/dev/mars/r0 bs=4096 seek=1000 count=1 oflag=direct,sync conv=notrunc \
 		status=none
-	trace_stop "$trace"
-	cat "$trace"
-	[ "$(flushes_in_trace "$trace")" -ge 1 ]
+	lw_mark_stop
+	dev_delete r0
 	cmp "$blk" <(dd if="$f" bs=4096 skip=1000 count=1 iflag=direct status=none)
+	umount "$mnt"
+	lw_stop "$log"
+	cat "$log"
+	[ "$(flushes_in_log "$log")" -ge 1 ]
 }
 
-# fsync_flush BACKEND: fsync on /dev/mars/r0 makes a buffered write durable on
-# /dev/vda: the write is there, with a flush after it.
+# fsync_flush BACKEND: fsync on /dev/mars/r0 makes a buffered write durable on the
+# backing: the write is there, with a flush after it.
 fsync_flush() {
-	local blk=$BATS_TEST_TMPDIR/block trace=$BATS_TEST_TMPDIR/trace
-	need_write_cache /dev/vda
-	dev_create r0 /dev/vda "$1"
+	local blk=$BATS_TEST_TMPDIR/block log=$BATS_TEST_TMPDIR/lw
+	lw_start
+	dev_create r0 "$LW_DEV" "$1"
 	head -c 4096 /dev/urandom >"$blk"
-	trace_start /dev/vda
 	dd if="$blk" of=/dev/mars/r0 bs=4096 seek=2000 count=1 conv=notrunc,fsync status=none
-	trace_stop "$trace"
-	run durable_in_trace "$trace" 16000 8
+	lw_mark_stop
+	dev_delete r0
+	lw_stop "$log"
+	cat "$log"
+	run durable_in_log "$log" 16000 8
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(flushes_in_trace "$trace")" -ge 1 ]
+	[ "$(flushes_in_log "$log")" -ge 1 ]
+}
+
+# unsynced_write BACKEND: the check above can fail: a direct write with neither
+# FUA nor a flush is not durable at the mark "stop".
+unsynced_write() {
+	local log=$BATS_TEST_TMPDIR/lw
+	lw_start
+	dev_create r0 "$LW_DEV" "$1"
+	head -c 4096 /dev/urandom | dd of=/dev/mars/r0 bs=4096 seek=3000 count=1 oflag=direct \
+		conv=notrunc status=none
+	lw_mark_stop
+	dev_delete r0
+	lw_stop "$log"
+	cat "$log"
+	run durable_in_log "$log" 24000 8
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not durable"* ]]
 }
 
 # fsync_fio BACKEND: fio with an fsync after every write passes verification.
@@ -464,6 +506,10 @@ raw_refused() {
 
 @test "bio: fsync of the device flushes an earlier buffered write to the backing" {
 	fsync_flush bio
+}
+
+@test "bio: the durability check fails for a write with neither FUA nor a flush" {
+	unsynced_write bio
 }
 
 @test "sio: fio with an fsync after every write passes verification" {

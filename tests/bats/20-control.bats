@@ -228,8 +228,14 @@ bad() {
 	[ "$(jq "$r.log.durable" <<<"$j")" -ge 192 ]
 	[[ "$(jq -r "$r.writeback.checkpoint" <<<"$j")" =~ ^[0-9]{9}:[0-9]+$ ]]
 	[ "$(jq "$r.writeback.pending_bytes" <<<"$j")" -ge 0 ]
+	jq -e "$r.writeback.lag_seconds | type == \"number\" and . >= 0" <<<"$j"
 	[ "$(jq "$r.emergency" <<<"$j")" = false ]
 	[ "$(jq -r "$r.replay | type" <<<"$j")" = object ]
+	# r0 started on a fresh log: no replay, so no amount, rate or ETA (null, not 0)
+	[ "$(jq -r "$r.replay.state" <<<"$j")" = none ]
+	jq -e "$r.replay | .total == null and .done == null and .rate == null and .eta == null" \
+		<<<"$j"
+	jq -e "$r.replay | has(\"elapsed\") and has(\"bytes\") and has(\"end\")" <<<"$j"
 	# known only with replication: null, never 0
 	for k in replication sync; do
 		[ "$(jq "$r.$k" <<<"$j")" = null ]
@@ -420,6 +426,13 @@ bad() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"replayed"* ]]
 	cmp <(dd if=/dev/mars/r0 bs=1M count=1 iflag=direct status=none) "$BATS_TEST_TMPDIR/p"
+	# status keeps the figures of that replay
+	j=$(m --json status r0)
+	echo "$j"
+	jq -e '.resources[0].replay | .state == "done" and .total >= 1048576 and
+		.done == .total and .rate > 0 and .eta == 0 and (.end | test(":"))' <<<"$j"
+	run m status r0
+	[[ "$output" == *"replay [##########] 100% "*" MiB/s done in "* ]]
 	# and the next reconcile persists the new position, then deletes the logfiles
 	# before it (persist first)
 	m reconcile
@@ -451,4 +464,66 @@ bad() {
 	run m reconcile
 	[[ "$output" == *"nothing to do"* ]]
 	m apply -f "$CFG/base.yaml"
+}
+
+# gtun FIELD / eff RES FIELD: a tunable in mars_gtun (the map), and a resource's
+# effective value as the module publishes it (mars_rstate eff, via marsctl tune).
+gtun() {
+	bpftool map dump pinned /sys/fs/bpf/mars/mars_gtun | jq ".[0].value.$1"
+}
+
+eff() {
+	m --json tune "$1" | jq ".effective.$2"
+}
+
+# eff_is RES FIELD VALUE: the module applies the maps within state_ms: wait for it.
+eff_is() {
+	for _ in $(seq 50); do
+		[ "$(eff "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "effective $2 of $1 is $(eff "$1" "$2"), expected $3"
+	return 1
+}
+
+@test "tunables: reconcile writes them into the maps; a change is applied, a removed one is back at its default" {
+	require_vm
+	f=$CFG/tun.yaml
+	# global wb_depth and state_ms, r0's own log_sync_kb and wb_flush_mb
+	sed "s/^    primary: $H\$/&\n    tunables: {log_sync_kb: 128, wb_flush_mb: 8}/" "$CFG/base.yaml" >"$f"
+	printf 'tunables:\n  wb_depth: 8\n  state_ms: 50\n' >>"$f"
+	run m apply -f "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tune global: "*"wb_depth=8"* ]]
+	[[ "$output" == *"tune r0: "*"log_sync_kb=128"* ]]
+	[ "$(gtun wb_depth)" = 8 ]
+	[ "$(gtun state_ms)" = 50 ]
+	bpftool map dump pinned /sys/fs/bpf/mars/mars_rtun |
+		jq -e '.[] | select(.value.name == "r0") | .value.tun | .log_sync_kb == 128 and .wb_flush_mb == 8'
+	# effective: r0's own values, the global one inherited
+	eff_is r0 log_sync_kb 128
+	[ "$(eff r0 wb_depth)" = 8 ]
+	[ "$(eff r0 wb_flush_mb)" = 8 ]
+	# the same store again: no map is written
+	run m reconcile
+	echo "$output"
+	[[ "$output" == *"nothing to do"* ]]
+	[[ "$output" != *"tune"* ]]
+	# change one, drop one of r0's: the dropped one goes back to its default
+	sed -i 's/wb_depth: 8/wb_depth: 16/; s/log_sync_kb: 128, //' "$f"
+	run m apply -f "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tune global: wb_depth 8 -> 16"* ]]
+	[[ "$output" == *"tune r0: log_sync_kb reset to default"* ]]
+	eff_is r0 log_sync_kb 4096
+	[ "$(eff r0 wb_depth)" = 16 ]
+	# every tunable removed: the maps hold nothing, the defaults rule again
+	run m apply -f "$CFG/base.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(gtun set_mask)" = 0 ]
+	eff_is r0 wb_depth 64
+	[ "$(eff r0 wb_flush_mb)" = 64 ]
 }

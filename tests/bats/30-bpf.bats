@@ -79,7 +79,7 @@ wait_for() {
 	[[ "$output" == *'"open_count": 0'* ]]
 	[[ "$output" == *'"sio_threads": 4'* ]]
 	run bpftool map dump pinned "$PIN"/mars_gstate
-	[[ "$output" == *'"map_abi": 1'* ]]
+	[[ "$output" == *'"map_abi": 2'* ]]
 	[[ "$output" == *'"res_max": 1024'* ]]
 	[[ "$output" == *'"release": "0.'* ]]
 }
@@ -274,7 +274,7 @@ tracepoint:mars:req_done /args->slot == 0/ {
 		dev create r0 "$DEV" sio 0
 		dev delete r0
 		# A slot the old instance (or anyone) left behind.
-		val=$(python3 -c 'import struct; b=struct.pack("<IIQ", 2, 7, 99) + bytes(432); print(" ".join("0x%02x" % c for c in b))')
+		val=$(python3 -c 'import struct; b=struct.pack("<IIQ", 2, 7, 99) + bytes(488); print(" ".join("0x%02x" % c for c in b))')
 		# shellcheck disable=SC2086
 		bpftool map update pinned "$PIN"/mars_rstate key 7 0 0 0 value $val
 		rmmod mars
@@ -299,7 +299,7 @@ tracepoint:mars:req_done /args->slot == 0/ {
 	run rawmap attach 4 file:/etc/hostname
 	[[ "$output" == "EINVAL: fd "*" is not a BPF map" ]]
 	run rawmap attach 4 "$PIN"/mars_gtun
-	[[ "$output" == "EINVAL: key/value size 4/136, mars_rstate needs 4/448" ]]
+	[[ "$output" == "EINVAL: key/value size 4/136, mars_rstate needs 4/504" ]]
 	run rawmap attach 6 "$PIN"/mars_io
 	[[ "$output" == "EINVAL: map type 6, mars_lat needs 1" ]]
 	run rawmap attach 9 "$PIN"/mars_io

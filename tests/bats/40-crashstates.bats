@@ -75,21 +75,6 @@ cs_cleanup() {
 	return "$rc"
 }
 
-# dm_dev NAME: the device node of dm device NAME (/dev/dm-N, made by devtmpfs;
-# without udev in the guest there is no /dev/mapper/NAME).
-dm_dev() {
-	local f n
-	for f in /sys/block/dm-*/dm/name; do
-		read -r n <"$f" || continue
-		[ "$n" = "$1" ] || continue
-		f=${f%/dm/name}
-		crash_wait_dev "/dev/${f##*/}" && echo "/dev/${f##*/}"
-		return
-	done
-	echo "no dm device $1" >&2
-	return 1
-}
-
 # split DEV DATA LOG: dm-linear devices DATA and LOG over the two parts of DEV (one
 # dmsetup call for both: every command costs under TCG, and this runs per point).
 split() {

@@ -5,7 +5,9 @@
 # a "crash image", replays them onto a zeroed data device); a torn tail ends
 # replay cleanly, mid-file corruption stops it with file and offset and no device;
 # rotation under load; emergency mode on a full log filesystem never fails a
-# write, and leaving it continues in file N+2 after a GAP record; bad input.
+# write, and leaving it continues in file N+2 after a GAP record; a replay runs
+# outside the registry lock: status shows its progress meanwhile and delete is
+# refused; bad input.
 # Issue 5's logger parts: the live tunables wb_rate_kib (writeback drains at
 # about the rate, a raised rate drains at once, a delete is never paced),
 # wb_depth and log_commit_us change measured behaviour; the logger's
@@ -18,6 +20,7 @@ DATA=/dev/ram0
 LOGDEV=/dev/ram1
 LOGMNT=/mnt/mars-log
 H=mars-vm
+SLOW=mars-slow	# dm-delay over $DATA: a replay slow enough to watch
 
 setup_file() {
 	[ -f "$MARS_KO" ] || return 0
@@ -43,9 +46,21 @@ setup() {
 
 teardown() {
 	local rc=0
+	# a create that still replays cannot be deleted: let it finish (a failed test)
+	for _ in $(seq 600); do
+		"$MARSCTL" --json dev list 2>/dev/null |
+			jq -e 'any(.[]?; .state | index("creating"))' >/dev/null || break
+		sleep 0.1
+	done
 	for n in $("$MARSCTL" --json dev list 2>/dev/null | jq -r '.[]?.name?'); do
 		timeout 60 "$MARSCTL" dev delete --force "$n" || rc=1
 	done
+	if dmsetup info "$SLOW" >/dev/null 2>&1; then
+		dmsetup remove "$SLOW" || rc=1
+	fi
+	if [ -e /sys/fs/bpf/mars/mars_gtun ] && grep -q '^mars ' /proc/modules; then
+		"$MARSCTL" tune replay_depth=default || rc=1
+	fi
 	mountpoint -q "$LOGMNT" && { umount "$LOGMNT" || rc=1; }
 	mars_teardown || rc=1
 	return "$rc"
@@ -687,4 +702,95 @@ tracepoint:mars:replay_done {
 }' "$MARSCTL --host $H dev create r0 --data $DATA --io bio --log-dir $LOGMNT"
 	[[ "$output" == *"@records[r0, 1]: 8"* ]]
 	[[ "$output" == *"r0: 8 records, 524288 bytes from 1 file(s) in "*" ms, log ends at 1:"*", error 0"* ]]
+}
+
+# st ARGS: marsctl on a store where this host is a member of r0 (for status).
+st() {
+	"$MARSCTL" --store "$BATS_TEST_TMPDIR/store" --host "$H" "$@"
+}
+
+# rjson FILTER: a field of r0 in status --json.
+rjson() {
+	st --json status r0 | jq -r ".resources[0]$1"
+}
+
+@test "replay runs outside the registry lock: status shows its progress, delete is refused, data is correct" {
+	command -v dmsetup >/dev/null || skip "dmsetup is not installed"
+	modprobe dm-delay || skip "dm-delay is not available"
+	log_fs
+	lcreate
+	pattern "$BATS_TEST_TMPDIR/p" 20 11
+	dd if="$BATS_TEST_TMPDIR/p" of=/dev/mars/r0 bs=64k oflag=direct conv=fdatasync status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	restore_image "$BATS_TEST_TMPDIR/img"
+	# Deterministically slow: every write to the data device waits 15 ms in
+	# dm-delay, and replay keeps one write in flight: 320 records of 64 KiB, about
+	# 5 s. No sleep in mars itself.
+	dmsetup create "$SLOW" --table "0 $(blockdev --getsz "$DATA") delay $DATA 0 0 $DATA 0 15"
+	# no udev in the guest: no /dev/mapper/NAME, but devtmpfs makes /dev/dm-N
+	slow=/dev/$(dmsetup info -c --noheadings -o blkdevname "$SLOW")
+	for _ in $(seq 50); do
+		[ -b "$slow" ] && break
+		sleep 0.1
+	done
+	[ -b "$slow" ]
+	st put "/res/r0/hosts/$H/data" "$slow" >/dev/null
+	"$MARSCTL" maps attach
+	"$MARSCTL" tune replay_depth=1
+	for _ in $(seq 50); do
+		[ "$("$MARSCTL" --json tune | jq .effective.replay_depth)" = 1 ] && break
+		sleep 0.1
+	done
+	"$MARSCTL" --host "$H" dev create r0 --data "$slow" --io bio \
+		--log-dir "$LOGMNT" >"$BATS_TEST_TMPDIR/create.out" 2>&1 3>&- &
+	pid=$!
+	seen=
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		t0=$(date +%s%N)
+		j=$(st --json status r0)
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		# status answers at once, not after the replay
+		[ "$ms" -lt 3000 ] || { echo "status took $ms ms"; false; }
+		r=$(jq -c '.resources[0].replay' <<<"$j")
+		echo "$ms ms: $r"
+		if [ "$(jq -r .state <<<"$r")" = applying ] && [ "$(jq .done <<<"$r")" -gt 0 ] &&
+			[ "$(jq .rate <<<"$r")" != null ]; then
+			seen=$j
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "$seen" ] || { echo "never saw the replay write"; cat "$BATS_TEST_TMPDIR/create.out"; false; }
+	r='.resources[0]'
+	[ "$(jq -r "$r.disk" <<<"$seen")" = Recovery ]
+	[ "$(jq "$r.device" <<<"$seen")" = null ]
+	[ "$(jq "$r.open_count" <<<"$seen")" = null ]
+	jq -e "$r.replay | .done <= .total and .total >= (20 * 1048576) and .rate > 0 and .eta >= 0" \
+		<<<"$seen"
+	run st status r0
+	echo "$output"
+	[[ "$output" =~ replay\ \[[#.]{10}\]\ [0-9]+%\ [0-9.]+\ MiB/s\ ETA\ [0-9]+:[0-9]{2} ]]
+	run "$MARSCTL" --json dev list
+	[ "$(jq -r '.[0].state | join(",")' <<<"$output")" = creating,replaying ]
+	# delete is refused while the replay runs, also forced
+	run "$MARSCTL" dev delete r0
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"replaying its log"*"busy"* ]]
+	run "$MARSCTL" dev delete --force r0
+	[ "$status" -ne 0 ]
+	kill -0 "$pid"	# still replaying
+	wait "$pid"
+	cat "$BATS_TEST_TMPDIR/create.out"
+	[[ "$(cat "$BATS_TEST_TMPDIR/create.out")" == *"replayed"* ]]
+	[ -b /dev/mars/r0 ]
+	same_as "$BATS_TEST_TMPDIR/p" 0
+	[ "$(rjson .device)" = /dev/mars/r0 ]
+	[ "$(rjson .replay.state)" = "done" ]
+	[ "$(rjson .replay.done)" = "$(rjson .replay.total)" ]
+	"$MARSCTL" tune replay_depth=default
+	timeout 60 "$MARSCTL" dev delete r0
+	wait_gone /dev/mars/r0
+	dmsetup remove "$SLOW"
 }

@@ -81,3 +81,22 @@ wait_gone() {
 	echo "$1 still exists after 10 s" >&2
 	return 1
 }
+
+# dm_dev NAME: the device node of dm device NAME (/dev/dm-N, made by devtmpfs;
+# without udev in the guest there is no /dev/mapper/NAME). Waits up to 10 s for
+# the node, with builtins only (under TCG every command started costs).
+dm_dev() {
+	local f n i
+	for f in /sys/block/dm-*/dm/name; do
+		read -r n <"$f" || continue
+		[ "$n" = "$1" ] || continue
+		f=${f%/dm/name}
+		for ((i = 0; i < 100; i++)); do
+			[ -b "/dev/${f##*/}" ] && echo "/dev/${f##*/}" && return 0
+			sleep 0.1
+		done
+		break
+	done
+	echo "no dm device $1" >&2
+	return 1
+}

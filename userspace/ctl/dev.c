@@ -69,6 +69,8 @@ static const struct bit_name state_bits[] = {
 	{ MARS_DEV_S_DYING, "dying" },
 	{ MARS_DEV_S_PATH_TRUNC, "path_truncated" },
 	{ MARS_DEV_S_READONLY, "readonly" },
+	{ MARS_DEV_S_CREATING, "creating" },
+	{ MARS_DEV_S_REPLAYING, "replaying" },
 	{ 0, NULL },
 };
 
@@ -353,8 +355,11 @@ static struct json_object *log_json(int fd, const char *name)
 	json_object_object_add(o, "wb_off", json_object_new_uint64(st.wb_off));
 	json_object_object_add(o, "checkpoint", json_object_new_string(ck));
 	json_object_object_add(o, "wb_pending", json_object_new_uint64(st.wb_pending));
+	json_object_object_add(o, "wb_lag_ns", json_object_new_uint64(st.wb_lag_ns));
 	json_object_object_add(o, "buf_limit", json_object_new_uint64(st.buf_limit));
 	json_object_object_add(o, "replay_bytes", json_object_new_uint64(st.replay_bytes));
+	json_object_object_add(o, "replay_total", json_object_new_uint64(st.replay_total));
+	json_object_object_add(o, "replay_done", json_object_new_uint64(st.replay_done));
 	json_object_object_add(o, "fs_free", json_object_new_uint64(st.log_fs_free));
 	json_object_object_add(o, "emergency",
 			       json_object_new_boolean(!!(st.flags & MARS_RS_F_EMERGENCY)));
@@ -403,6 +408,15 @@ static void print_log_line(int fd, const char *name)
 
 	if (kdev_state(fd, name, &st, NULL) || !(st.flags & MARS_RS_F_LOGGER))
 		return;
+	if (st.flags & MARS_RS_F_REPLAYING) {
+		/* No log is written yet: the replay's progress instead (status has more). */
+		if (st.replay_phase == MARS_REPLAY_SCAN)
+			printf("  replay: scanning the log\n");
+		else
+			printf("  replay: %" PRIu64 " of %" PRIu64 " bytes written\n",
+			       (uint64_t)st.replay_done, (uint64_t)st.replay_total);
+		return;
+	}
 	fmt_size(st.wb_pending, pend, sizeof(pend));
 	printf("  log: file %09" PRIu64 ", %" PRIu64 " bytes durable; writeback checkpoint "
 	       "%09" PRIu64 ":%" PRIu64 ", %s pending%s%s\n", (uint64_t)st.log_seq,
@@ -804,7 +818,8 @@ static int do_dev_delete(int argc, char **argv)
 	err = kdev_delete(fd, name, force, msg);
 	if (err) {
 		kdev_failed("delete", name, -err, msg);
-		if (err == -EBUSY && !force && !g_opts.json)
+		/* Busy because open (not because the module still creates it). */
+		if (err == -EBUSY && !force && !g_opts.json && strstr(msg, " is open "))
 			fprintf(stderr, "marsctl: (close it first, or use --force: IO on it "
 				"then fails)\n");
 		close(fd);

@@ -202,7 +202,7 @@ void mars_maps_close(struct mars_maps *m)
 
 int mars_state_read(int fd, __u32 key, void *buf, size_t size)
 {
-	char second[512];
+	char second[1024];
 
 	if (size > sizeof(second))
 		return -EINVAL;

@@ -152,6 +152,21 @@ struct tun_def {
 
 extern const struct tun_def tun_defs[];
 __u32 tun_get(const struct mars_tun *t, const struct tun_def *d);
+/*
+ * Make mars_gtun (@res NULL) or the mars_rtun slot @res_id, claimed for @res, hold
+ * @want; writes only when the map holds something else. @what (may be NULL) gets
+ * the changes ("wb_depth 64 -> 8, ack_mode reset to default"). Returns 1 written,
+ * 0 nothing to write, -1 (message given).
+ */
+int tun_write(const struct mars_maps *m, const char *res, __u32 res_id,
+	      const struct mars_tun *want, char *what, size_t what_size);
+/*
+ * The tunables the store holds for mars_gtun (@res NULL: /cluster/tunables/<t>) or
+ * for @res's slot (/res/<res>/tunables/<t>, global-only ones left out). Keys that
+ * are not module tunables (the daemon's) are not in struct mars_tun.
+ */
+struct kvset;
+void tun_from_store(const struct kvset *kv, const char *res, struct mars_tun *out);
 
 /* stats.c: names and log2 histogram helpers shared with top.c. */
 const char *mars_slot_name(unsigned int slot);

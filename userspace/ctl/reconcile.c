@@ -5,11 +5,14 @@
  *
  * One pass is level-triggered and idempotent: it compares the desired state
  * (model_resources()) with MARS_IOC_DEV_LIST and issues only the ioctls needed, in
- * the order: delete, recreate (delete + create, when the graph changed), create,
- * set (sio thread count). A pass with nothing to do issues no change ioctl.
+ * the order: maps (create or reuse the pins, hand them to the module), mars_gtun
+ * from /cluster/tunables/, delete, recreate (delete + create, when the graph
+ * changed), create, set (sio thread count), the mars_rtun slot of every resource
+ * in the module from /res/<r>/tunables/. A pass with nothing to do issues no change
+ * ioctl and writes no map. A resource that the module is still creating (its
+ * replay runs, MARS_DEV_S_CREATING) is left alone, except for its tunables slot.
  *
  * Seams for later issues, each a step of 8.4 that has no input yet:
- *  - BPF maps (mars_maps_ensure, mars_gtun, mars_rtun): issue 5;
  *  - issue 4 (logger): a resource with a log directory on this host is created
  *    with the logger and recovers from its persisted writeback checkpoint
  *    (/res/<r>/@<h>/writeback); reconcile and the daemon persist it after every
@@ -33,11 +36,11 @@
 #include "marsctl.h"
 #include "model.h"
 
-enum act_kind { ACT_DELETE, ACT_RECREATE, ACT_CREATE, ACT_SET };
+enum act_kind { ACT_DELETE, ACT_RECREATE, ACT_CREATE, ACT_SET, ACT_TUNE, ACT_MAPS };
 
 static const char *const act_names[] = {
 	[ACT_DELETE] = "delete", [ACT_RECREATE] = "recreate",
-	[ACT_CREATE] = "create", [ACT_SET] = "set",
+	[ACT_CREATE] = "create", [ACT_SET] = "set", [ACT_TUNE] = "tune", [ACT_MAPS] = "maps",
 };
 
 struct action {
@@ -95,7 +98,9 @@ static int plan(const struct res_model *rs, size_t nr, const struct mars_dev_inf
 			bool down = r && r->want_attach && !strcmp(r->want_attach, "down");
 			char why[200];
 
-			if (pass == ACT_DELETE && (!r || !r->member || down)) {
+			if (devs[i].state & MARS_DEV_S_CREATING) {
+				continue;	/* its DEV_CREATE is still running */
+			} else if (pass == ACT_DELETE && (!r || !r->member || down)) {
 				a[n] = (struct action){ ACT_DELETE, r, &devs[i], "" };
 				snprintf(a[n++].why, sizeof(a->why), "%s",
 					 !r ? "not in the store" : r->why_not);
@@ -257,13 +262,80 @@ out:
 	return err;
 }
 
+/* Report one action: a JSON object in @jactions, or a line on stdout. */
+static void report(struct json_object *jactions, bool dry, enum act_kind kind,
+		   const char *name, const char *why, int aerr, const char *msg)
+{
+	bool mk = kind == ACT_CREATE || kind == ACT_RECREATE;
+
+	if (jactions) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "action", json_object_new_string(act_names[kind]));
+		json_object_object_add(o, "resource", name ? json_object_new_string(name) : NULL);
+		json_object_object_add(o, "reason", json_object_new_string(why));
+		json_object_object_add(o, "done", json_object_new_boolean(!dry && !aerr));
+		json_object_object_add(o, "error", aerr ? json_object_new_string(msg) : NULL);
+		json_object_array_add(jactions, o);
+	} else if (aerr) {
+		printf("reconcile: %s %s FAILED: %s (%s)\n", act_names[kind],
+		       name ? name : "global", msg, why);
+	} else {
+		printf("reconcile: %s%s %s: %s", dry ? "would " : "", act_names[kind],
+		       name ? name : "global", why);
+		if (mk && !dry)
+			printf(" -> /dev/mars/%s", name);
+		printf("\n");
+	}
+}
+
+/*
+ * Write the store's tunables into mars_gtun (@nr 0: global) or into the mars_rtun
+ * slots of the resources of @rs that are in the module. Counts and reports what
+ * changed; a slot or map that already matches is not written.
+ */
+static void tune_maps(int fd, const struct mars_maps *m, const struct kvset *kv,
+		      const struct res_model *rs, size_t nr, bool global,
+		      struct json_object *jactions, int *changes, int *failed)
+{
+	char what[512], msg[MARS_ERRMSG_MAX];
+	struct mars_rstate st;
+	struct mars_tun want;
+	int rc;
+
+	if (global) {
+		tun_from_store(kv, NULL, &want);
+		rc = tun_write(m, NULL, 0, &want, what, sizeof(what));
+		if (rc) {
+			(*changes)++;
+			*failed += rc < 0;
+			report(jactions, false, ACT_TUNE, NULL, rc < 0 ? "mars_gtun" : what, rc < 0,
+			       "cannot write mars_gtun");
+		}
+		return;
+	}
+	for (size_t i = 0; fd >= 0 && i < nr; i++) {
+		if (!rs[i].want || kdev_state(fd, rs[i].name, &st, msg))
+			continue;	/* not in the module: its slot comes with the create */
+		tun_from_store(kv, rs[i].name, &want);
+		rc = tun_write(m, rs[i].name, st.res_id, &want, what, sizeof(what));
+		if (rc) {
+			(*changes)++;
+			*failed += rc < 0;
+			report(jactions, false, ACT_TUNE, rs[i].name, rc < 0 ? "mars_rtun" : what,
+			       rc < 0, "cannot write mars_rtun");
+		}
+	}
+}
+
 int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 		   struct json_object *jactions, int *changes, int *failed)
 {
 	struct res_model *rs = NULL;
 	struct mars_dev_info *devs = NULL;
 	struct action *acts = NULL;
-	bool *lg = NULL;
+	struct mars_maps maps = { .skel = NULL };
+	bool *lg = NULL, have_maps = false;
 	size_t nr = 0, nd = 0, na = 0;
 	bool any_want = false;
 	int fd = -1, err;
@@ -275,7 +347,6 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 		goto out;
 	for (size_t i = 0; i < nr; i++)
 		any_want |= rs[i].want;
-	/* Seam (issue 5): mars_maps_ensure() and the tunables maps go here. */
 	fd = model_ctl_open(!dry && any_want);
 	if (fd == -ENOENT && (!any_want || dry)) {
 		fd = -1;	/* no module: nothing to delete; creates are planned */
@@ -289,6 +360,23 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 			goto out;
 		}
 	}
+	/*
+	 * 8.4 steps 1 and 2: the maps (handed over if the module is loaded; pins
+	 * alone otherwise, the module gets them at the next pass) and mars_gtun. No
+	 * map is needed for correct IO: a failure is reported, the devices still
+	 * follow the store.
+	 */
+	if (!dry) {
+		have_maps = !mars_maps_ensure(&maps);
+		if (!have_maps) {
+			(*changes)++;
+			(*failed)++;
+			report(jactions, false, ACT_MAPS, NULL, "create or hand over the BPF maps",
+			       -EIO, "see the message above");
+		} else {
+			tune_maps(fd, &maps, kv, rs, nr, true, jactions, changes, failed);
+		}
+	}
 	err = logger_flags(fd, devs, nd, &lg);
 	if (!err)
 		err = plan(rs, nr, devs, lg, nd, &acts, &na);
@@ -296,40 +384,22 @@ int reconcile_pass(const struct kvset *kv, bool force, bool dry,
 		goto out;
 	for (size_t i = 0; i < na; i++) {
 		const struct action *a = &acts[i];
-		const char *name = a->r ? a->r->name : a->d->name;
 		char msg[MARS_ERRMSG_MAX] = "";
 		int aerr = dry || fd < 0 ? 0 : do_action(fd, a, force, msg);
 
 		(*changes)++;
 		if (aerr)
 			(*failed)++;
-		if (jactions) {
-			struct json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "action",
-					       json_object_new_string(act_names[a->kind]));
-			json_object_object_add(o, "resource", json_object_new_string(name));
-			json_object_object_add(o, "reason", json_object_new_string(a->why));
-			json_object_object_add(o, "done", json_object_new_boolean(!dry && !aerr));
-			json_object_object_add(o, "error",
-					       aerr ? json_object_new_string(msg) : NULL);
-			json_object_array_add(jactions, o);
-		} else if (aerr) {
-			printf("reconcile: %s %s FAILED: %s (%s)\n", act_names[a->kind], name,
-			       msg, a->why);
-		} else {
-			bool mk = a->kind == ACT_CREATE || a->kind == ACT_RECREATE;
-
-			printf("reconcile: %s%s %s: %s", dry ? "would " : "",
-			       act_names[a->kind], name, a->why);
-			if (mk && !dry)
-				printf(" -> /dev/mars/%s", name);
-			printf("\n");
-		}
+		report(jactions, dry, a->kind, a->r ? a->r->name : a->d->name, a->why, aerr, msg);
 	}
+	/* 8.4 step 6: the per-resource slots, now that every create has its res_id. */
+	if (have_maps)
+		tune_maps(fd, &maps, kv, rs, nr, false, jactions, changes, failed);
 	/* Seams (issue 4): role changes, replay announcements, checkpoints, logfile
 	 * deletion; (8.7) writing observed/error keys. */
 out:
+	if (have_maps)
+		mars_maps_close(&maps);
 	if (fd >= 0)
 		close(fd);
 	free(lg);

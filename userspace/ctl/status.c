@@ -4,10 +4,11 @@
  * what the kernel runs (docs/architecture.md, section 10; JSON schema in
  * docs/status-json.md).
  *
- * Both outputs come from one snapshot (one store read, one MARS_IOC_DEV_LIST) turned
- * into struct res_status first. What cannot be known before the logger (issue 4) and
- * replication exist (log positions, writeback lag, emergency, replay and sync
- * progress) is JSON null and, in human output, one "n/a" line; never 0.
+ * Both outputs come from one snapshot (one store read, one MARS_IOC_DEV_LIST, one
+ * MARS_IOC_DEV_STATE per device) turned into struct res_status first. What cannot
+ * be known (log positions of a plain device, a replay rate before the replay wrote
+ * anything, sync progress before replication exists) is JSON null and, in human
+ * output, "n/a"; never 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +36,16 @@ struct res_status {
 	const char *disk;		/* NotJoined, Detached, UpToDate */
 	const char *disk_reason;	/* why Detached / NotJoined, or NULL */
 	const char *repl;		/* NoPrimary, or NULL = unknown until issue 4/5 */
+	bool creating;			/* the module is still creating it (replay) */
+	struct replay_fig {
+		const char *state;	/* "none", "scanning", "applying", "done" */
+		bool have_total, have_rate, have_eta;
+		uint64_t total, done;	/* bytes */
+		double rate;		/* bytes/s, over the writing phase */
+		double eta;		/* seconds */
+		double elapsed;		/* seconds since the replay began */
+	} rp;				/* only with lg */
+	double wb_lag_s;		/* age of the oldest pending write; with lg */
 	char device[64];		/* "/dev/mars/<r>" or "" */
 	int nerr;
 	char err[ST_MAX_ERRORS][200];
@@ -68,6 +79,57 @@ static void add_err(struct res_status *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+static double ns_s(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/*
+ * The replay's figures from the module's state @rs at @now (CLOCK_REALTIME ns):
+ * the rate over the writing phase (null before anything was written), the ETA
+ * from it (null without a rate).
+ */
+static void replay_figures(const struct mars_rstate *rs, uint64_t now, struct replay_fig *f)
+{
+	uint64_t end = rs->replay_end_ns ? rs->replay_end_ns : now;
+
+	memset(f, 0, sizeof(*f));
+	switch (rs->replay_phase) {
+	case MARS_REPLAY_SCAN:
+		f->state = "scanning";
+		break;
+	case MARS_REPLAY_APPLY:
+		f->state = "applying";
+		break;
+	case MARS_REPLAY_DONE:
+		f->state = "done";
+		break;
+	default:
+		f->state = "none";
+		return;
+	}
+	f->elapsed = end > rs->replay_start_ns ? ns_s(end - rs->replay_start_ns) : 0;
+	if (rs->replay_phase == MARS_REPLAY_SCAN)
+		return;		/* total is known after the scan */
+	f->have_total = true;
+	f->total = rs->replay_total;
+	f->done = rs->replay_done;
+	if (rs->replay_phase == MARS_REPLAY_DONE) {
+		f->have_eta = true;	/* 0 */
+		if (end > rs->replay_apply_ns && rs->replay_apply_ns) {
+			f->have_rate = true;
+			f->rate = (double)f->done / ns_s(end - rs->replay_apply_ns);
+		}
+		return;
+	}
+	if (f->done && end > rs->replay_apply_ns && rs->replay_apply_ns) {
+		f->have_rate = true;
+		f->rate = (double)f->done / ns_s(end - rs->replay_apply_ns);
+		f->have_eta = true;
+		f->eta = (double)(f->total - f->done) / f->rate;
+	}
+}
+
 static void derive(struct snapshot *sn, struct res_status *s)
 {
 	const struct res_model *m = s->m;
@@ -76,10 +138,15 @@ static void derive(struct snapshot *sn, struct res_status *s)
 	if (d && sn->has_state[d - sn->devs] &&
 	    (sn->states[d - sn->devs].flags & MARS_RS_F_LOGGER))
 		s->lg = &sn->states[d - sn->devs];
+	s->creating = d && (d->state & MARS_DEV_S_CREATING);
+	if (s->lg) {
+		replay_figures(s->lg, sn->time_ns, &s->rp);
+		s->wb_lag_s = ns_s(s->lg->wb_lag_ns);
+	}
 	s->role = s->lg ? "primary" : d ? "plain" : "none";
 	s->designated = m && m->primary && m->primary[0] ? m->primary : NULL;
 	s->is_designated = s->designated && !strcmp(s->designated, g_opts.host);
-	if (d)
+	if (d && !s->creating)
 		snprintf(s->device, sizeof(s->device), "/dev/mars/%s", s->name);
 	/* 10.2, rows that can be known today: 1, 2, 8 */
 	if (!m || !m->member) {
@@ -91,6 +158,10 @@ static void derive(struct snapshot *sn, struct res_status *s)
 		s->disk_reason = d ? "being deleted" : m->want ?
 				 (sn->module ? "not created: run marsctl reconcile" :
 				  "mars.ko not loaded: run marsctl reconcile") : m->why_not;
+	} else if (s->creating) {
+		s->disk = "Recovery";
+		s->disk_reason = s->lg ? "replaying the log; the device appears when it is done" :
+				 "being created";
 	} else if (s->lg && (s->lg->flags & MARS_RS_F_EMERGENCY)) {
 		s->disk = "EmergencyMode";
 		s->disk_reason = "the log is off: writes go straight to the data device";
@@ -201,6 +272,32 @@ static void free_snapshot(struct snapshot *sn)
 
 #define JSTR(s) ((s) ? json_object_new_string(s) : NULL)
 
+static struct json_object *replay_json(const struct res_status *s)
+{
+	struct json_object *r = json_object_new_object();
+	const struct replay_fig *f = &s->rp;
+	char ck[48];
+
+	json_object_object_add(r, "state", json_object_new_string(f->state));
+	json_object_object_add(r, "total", f->have_total ? json_object_new_uint64(f->total) :
+			       NULL);
+	json_object_object_add(r, "done", f->have_total ? json_object_new_uint64(f->done) :
+			       NULL);
+	json_object_object_add(r, "rate", f->have_rate ? json_object_new_double(f->rate) : NULL);
+	json_object_object_add(r, "eta", f->have_eta ? json_object_new_double(f->eta) : NULL);
+	json_object_object_add(r, "elapsed", strcmp(f->state, "none") ?
+			       json_object_new_double(f->elapsed) : NULL);
+	json_object_object_add(r, "bytes", json_object_new_uint64(s->lg->replay_bytes));
+	if (s->creating) {
+		json_object_object_add(r, "end", NULL);
+	} else {
+		snprintf(ck, sizeof(ck), "%09" PRIu64 ":%" PRIu64, (uint64_t)s->lg->replay_seq,
+			 (uint64_t)s->lg->replay_off);
+		json_object_object_add(r, "end", json_object_new_string(ck));
+	}
+	return r;
+}
+
 static struct json_object *res_json(const struct res_status *s)
 {
 	struct json_object *o = json_object_new_object(), *e = json_object_new_array();
@@ -225,18 +322,23 @@ static struct json_object *res_json(const struct res_status *s)
 	json_object_object_add(o, "log_dir", JSTR(m ? m->log_dir : NULL));
 	json_object_object_add(o, "size_bytes", d ? json_object_new_uint64(d->dev_size) :
 			       m && m->size ? json_object_new_uint64(m->size) : NULL);
-	json_object_object_add(o, "open_count", d ? json_object_new_int64(d->open_count) :
-			       NULL);
+	json_object_object_add(o, "open_count", s->device[0] ?
+			       json_object_new_int64(d->open_count) : NULL);
 	json_object_object_add(o, "sio_threads", d && d->backend == MARS_BACKEND_SIO ?
 			       json_object_new_int64(d->sio_threads) : NULL);
 	for (int i = 0; i < s->nerr; i++)
 		json_object_array_add(e, json_object_new_string(s->err[i]));
 	json_object_object_add(o, "errors", e);
 	/* Logger figures for a logger device; unknown (null, never 0) otherwise. */
-	if (s->lg) {
+	if (s->lg && s->creating) {
+		/* Replaying: no log is written and nothing is buffered yet. */
+		json_object_object_add(o, "log", NULL);
+		json_object_object_add(o, "writeback", NULL);
+		json_object_object_add(o, "emergency", NULL);
+		json_object_object_add(o, "replay", replay_json(s));
+	} else if (s->lg) {
 		struct json_object *l = json_object_new_object();
 		struct json_object *w = json_object_new_object();
-		struct json_object *r = json_object_new_object();
 		char ck[48];
 
 		json_object_object_add(l, "seq", json_object_new_uint64(s->lg->log_seq));
@@ -249,16 +351,13 @@ static struct json_object *res_json(const struct res_status *s)
 			 (uint64_t)s->lg->wb_off);
 		json_object_object_add(w, "checkpoint", json_object_new_string(ck));
 		json_object_object_add(w, "pending_bytes", json_object_new_uint64(s->lg->wb_pending));
+		json_object_object_add(w, "lag_seconds", json_object_new_double(s->wb_lag_s));
 		json_object_object_add(w, "throttled", json_object_new_boolean(
 				       !!(s->lg->flags & MARS_RS_F_THROTTLED)));
 		json_object_object_add(o, "writeback", w);
 		json_object_object_add(o, "emergency", json_object_new_boolean(
 				       !!(s->lg->flags & MARS_RS_F_EMERGENCY)));
-		json_object_object_add(r, "bytes", json_object_new_uint64(s->lg->replay_bytes));
-		snprintf(ck, sizeof(ck), "%09" PRIu64 ":%" PRIu64, (uint64_t)s->lg->replay_seq,
-			 (uint64_t)s->lg->replay_off);
-		json_object_object_add(r, "end", json_object_new_string(ck));
-		json_object_object_add(o, "replay", r);
+		json_object_object_add(o, "replay", replay_json(s));
 	} else {
 		json_object_object_add(o, "log", NULL);
 		json_object_object_add(o, "writeback", NULL);
@@ -267,6 +366,35 @@ static struct json_object *res_json(const struct res_status *s)
 	}
 	json_object_object_add(o, "sync", NULL);	/* replication */
 	return o;
+}
+
+/* "replay [#####.....] 48% 12.1 MiB/s ETA 0:07" */
+static void replay_plain(const struct replay_fig *f)
+{
+	char bar[11], rate[32] = "rate n/a", eta[32] = "ETA n/a";
+	int pct, fill;
+
+	if (!f->have_total) {
+		printf("    replay: scanning the log (%.0f s)\n", f->elapsed);
+		return;
+	}
+	pct = f->total ? (int)(f->done * 100 / f->total) : 100;
+	fill = pct / 10;
+	for (int i = 0; i < 10; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[10] = 0;
+	if (f->have_rate)
+		snprintf(rate, sizeof(rate), "%.1f MiB/s", f->rate / (1 << 20));
+	if (!strcmp(f->state, "done")) {
+		snprintf(eta, sizeof(eta), "done in %lu:%02lu", (unsigned long)f->elapsed / 60,
+			 (unsigned long)f->elapsed % 60);
+	} else if (f->have_eta) {
+		unsigned long e = (unsigned long)(f->eta + 0.5);
+
+		snprintf(eta, sizeof(eta), "ETA %lu:%02lu", e / 60, e % 60);
+	}
+	printf("    replay [%s] %d%% %s %s (%.1f of %.1f MiB)\n", bar, pct, rate, eta,
+	       (double)f->done / (1 << 20), (double)f->total / (1 << 20));
 }
 
 static void res_plain(const struct res_status *s)
@@ -281,7 +409,10 @@ static void res_plain(const struct res_status *s)
 	       s->disk_reason ? " (" : "", s->disk_reason ? s->disk_reason : "",
 	       s->disk_reason ? ")" : "",
 	       s->repl ? s->repl : "n/a (replication is not built yet)");
-	if (d) {
+	if (d && s->creating) {
+		printf("    no device yet (being created): %s over %s\n",
+		       kdev_backend_name(d->backend), d->data_path);
+	} else if (d) {
 		printf("    device %s: %s over %s, %.1f MiB, open %u", s->device,
 		       kdev_backend_name(d->backend), d->data_path,
 		       (double)d->dev_size / (1 << 20), d->open_count);
@@ -292,15 +423,19 @@ static void res_plain(const struct res_status *s)
 		printf("    no device; wants %s over %s, %.1f MiB\n",
 		       kdev_backend_name(m->backend), m->data, (double)m->size / (1 << 20));
 	}
-	if (s->lg) {
+	if (s->lg && s->creating) {
+		replay_plain(&s->rp);
+	} else if (s->lg) {
 		char pend[32];
 
 		snprintf(pend, sizeof(pend), "%.1f MiB", (double)s->lg->wb_pending / (1 << 20));
 		printf("    log: file %09" PRIu64 ", %" PRIu64 " bytes durable; writeback "
-		       "checkpoint %09" PRIu64 ":%" PRIu64 ", %s pending%s\n",
+		       "checkpoint %09" PRIu64 ":%" PRIu64 ", %s pending, lag %.1f s%s\n",
 		       (uint64_t)s->lg->log_seq, (uint64_t)s->lg->log_durable,
-		       (uint64_t)s->lg->wb_seq, (uint64_t)s->lg->wb_off, pend,
+		       (uint64_t)s->lg->wb_seq, (uint64_t)s->lg->wb_off, pend, s->wb_lag_s,
 		       (s->lg->flags & MARS_RS_F_EMERGENCY) ? ", EMERGENCY" : "");
+		if (!strcmp(s->rp.state, "done") && s->rp.total)
+			replay_plain(&s->rp);
 	} else if (m && m->member) {
 		printf("    log, writeback, replay: n/a (no logger: no log_dir for this host)\n");
 	}

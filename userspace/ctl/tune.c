@@ -19,6 +19,7 @@
 #include <linux/mars.h>
 
 #include "marsctl.h"
+#include "model.h"
 
 #define TUN(f, F) { #f, offsetof(struct mars_tun, f), MARS_TUN_##F##_BIT, \
 	MARS_TUN_##F##_MIN, MARS_TUN_##F##_MAX, MARS_TUN_##F##_FL }
@@ -103,6 +104,93 @@ static int tun_parse(struct mars_tun *t, const char *arg, bool per_res)
 	return 0;
 }
 
+/* Append ", name old -> new" (or "name reset") to @what for each field that differs. */
+static void tun_describe(const struct mars_tun *old, const struct mars_tun *want,
+			 char *what, size_t size)
+{
+	size_t len;
+
+	for (const struct tun_def *d = tun_defs; d->name && what; d++) {
+		__u64 bit = 1ULL << d->bit;
+		bool was = old->set_mask & bit, is = want->set_mask & bit;
+
+		if (!was && !is)
+			continue;
+		if (was && is && tun_get(old, d) == tun_get(want, d))
+			continue;
+		len = strlen(what);
+		if (!is)
+			snprintf(what + len, size - len, "%s%s reset to default", len ? ", " : "",
+				 d->name);
+		else if (!was)
+			snprintf(what + len, size - len, "%s%s=%u", len ? ", " : "", d->name,
+				 tun_get(want, d));
+		else
+			snprintf(what + len, size - len, "%s%s %u -> %u", len ? ", " : "", d->name,
+				 tun_get(old, d), tun_get(want, d));
+	}
+}
+
+int tun_write(const struct mars_maps *m, const char *res, __u32 res_id,
+	      const struct mars_tun *want, char *what, size_t what_size)
+{
+	int fd = m->fd[res ? MARS_MAP_RTUN : MARS_MAP_GTUN];
+	struct mars_res_tun cur, next;
+	__u32 key = res ? res_id : 0;
+	void *old = res ? (void *)&cur : (void *)&cur.tun;
+	void *val = res ? (void *)&next : (void *)&next.tun;
+	size_t size = res ? sizeof(cur) : sizeof(cur.tun);
+
+	if (what && what_size)
+		what[0] = 0;
+	memset(&cur, 0, sizeof(cur));
+	memset(&next, 0, sizeof(next));
+	if (bpf_map_lookup_elem(fd, &key, old)) {
+		err_msg("cannot read %s: %s", res ? "mars_rtun" : "mars_gtun", strerror(errno));
+		return -1;
+	}
+	if (res)
+		strncpy(next.name, res, MARS_NAME_MAX - 1);
+	next.tun = *want;
+	if (!memcmp(old, val, size))
+		return 0;
+	if (res && strncmp(cur.name, next.name, MARS_NAME_MAX)) {
+		/* A slot left by another resource: none of its overrides are ours. */
+		memset(&cur.tun, 0, sizeof(cur.tun));
+		if (what && what_size)
+			snprintf(what, what_size, "claim slot %u", res_id);
+	}
+	tun_describe(&cur.tun, want, what, what_size);
+	if (bpf_map_update_elem(fd, &key, val, BPF_ANY)) {
+		err_msg("cannot write %s: %s", res ? "mars_rtun" : "mars_gtun", strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+void tun_from_store(const struct kvset *kv, const char *res, struct mars_tun *out)
+{
+	char key[STORE_KEY_MAX + 1];
+	const char *v;
+	uint64_t x;
+
+	memset(out, 0, sizeof(*out));
+	for (const struct tun_def *d = tun_defs; d->name; d++) {
+		if (res && (d->flags & MARS_TUNF_GLOBAL))
+			continue;
+		if (res)
+			snprintf(key, sizeof(key), "/res/%s/tunables/%s", res, d->name);
+		else
+			snprintf(key, sizeof(key), "/cluster/tunables/%s", d->name);
+		v = kvset_get(kv, key);
+		/* apply checked the range; the module clamps whatever else is there */
+		if (!v || parse_u64(v, &x) || x > 0xffffffffULL)
+			continue;
+		tun_set(out, d, (__u32)x);
+		out->set_mask |= 1ULL << d->bit;
+	}
+}
+
 static void tun_print(const struct mars_tun *eff, __u64 clamped, const char *what)
 {
 	if (g_opts.json) {
@@ -181,10 +269,8 @@ int do_tune(int argc, char **argv)
 			if ((ret = tun_parse(&gt, argv[i], false)))
 				goto out;
 		ret = 1;
-		if (bpf_map_update_elem(m.fd[MARS_MAP_GTUN], &key, &gt, BPF_ANY)) {
-			err_msg("cannot write mars_gtun: %s", strerror(errno));
+		if (tun_write(&m, NULL, 0, &gt, NULL, 0) < 0)
 			goto out;
-		}
 	} else {
 		if (bpf_map_lookup_elem(m.fd[MARS_MAP_RTUN], &key, &rt)) {
 			err_msg("cannot read mars_rtun: %s", strerror(errno));
@@ -199,10 +285,8 @@ int do_tune(int argc, char **argv)
 			if ((ret = tun_parse(&rt.tun, argv[i], true)))
 				goto out;
 		ret = 1;
-		if (bpf_map_update_elem(m.fd[MARS_MAP_RTUN], &key, &rt, BPF_ANY)) {
-			err_msg("cannot write mars_rtun: %s", strerror(errno));
+		if (tun_write(&m, res, key, &rt.tun, NULL, 0) < 0)
 			goto out;
-		}
 	}
 	ret = 0;
 out:

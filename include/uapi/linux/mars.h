@@ -32,7 +32,11 @@
  * minor number grows when ioctls or fields are added.
  */
 #define MARS_ABI_MAJOR		1
-#define MARS_ABI_MINOR		2	/* 1: maps (issue 5); 2: logger (issue 4) */
+#define MARS_ABI_MINOR		3	/* 1: maps (issue 5); 2: logger (issue 4);
+					 * 3: replay progress and writeback lag in
+					 * mars_rstate, DEV_STATE v2, MARS_DEV_S_CREATING and
+					 * _REPLAYING
+					 */
 
 /* ioctl type byte of every mars ioctl ('M' is taken by several drivers). */
 #define MARS_IOC_MAGIC		0xB7
@@ -155,6 +159,16 @@ struct mars_ioc_dev_delete {
 #define MARS_DEV_S_DYING	(1U << 0)	/* being deleted, IO fails */
 #define MARS_DEV_S_PATH_TRUNC	(1U << 1)	/* data_path was cut to fit */
 #define MARS_DEV_S_READONLY	(1U << 2)	/* the backing was opened read-only */
+/*
+ * The resource is being created (DEV_CREATE has not returned yet): its name and map
+ * slot are taken, /dev/mars/<name> does not exist yet. Only name, backend,
+ * data_path and dev_size (0 until the data device is open) are filled; DEV_DELETE
+ * and DEV_SET answer -EBUSY until it is built. With a logger this lasts as long as
+ * the replay of its log, which MARS_DEV_S_REPLAYING says; the progress is in
+ * mars_rstate (MARS_IOC_DEV_STATE, replay_* fields).
+ */
+#define MARS_DEV_S_CREATING	(1U << 3)
+#define MARS_DEV_S_REPLAYING	(1U << 4)	/* CREATING, and replaying its log */
 
 /* One device in the answer of MARS_IOC_DEV_LIST. */
 struct mars_dev_info {
@@ -309,7 +323,10 @@ struct mars_ioc_emergency {
  * value) and publishes it under RCU. No map is needed for correct IO: without
  * maps the module uses built-in defaults and publishes nothing.
  */
-#define MARS_MAP_ABI		1		/* layout version of the structs below */
+#define MARS_MAP_ABI		2		/* layout version of the structs below;
+						 * 2: mars_rstate grew (wb_lag_ns, replay
+						 * progress)
+						 */
 #define MARS_RES_MAX		1024		/* resources at most; slots of per-resource maps */
 #define MARS_MAP_KINDS		16		/* size of mars_ioc_map_info.map_id */
 #define MARS_BPF_PIN_ROOT	"/sys/fs/bpf/mars"
@@ -503,7 +520,7 @@ struct mars_gstate {
 #define MARS_RS_F_LOGGER		(1U << 1)
 #define MARS_RS_F_RECOVERY		(1U << 2)
 #define MARS_RS_F_RECOVERY_FAILED	(1U << 3)
-#define MARS_RS_F_REPLAYING		(1U << 4)
+#define MARS_RS_F_REPLAYING		(1U << 4)	/* replaying its log; no device yet */
 #define MARS_RS_F_EMERGENCY		(1U << 5)
 #define MARS_RS_F_THROTTLED		(1U << 6)
 #define MARS_RS_F_WB_PENDING		(1U << 7)
@@ -573,7 +590,22 @@ struct mars_rstate {
 	__u64 emerg_since_ns;	/* 0 unless in emergency mode */
 	__u64 clamped_mask;	/* per-resource tunables that were invalid */
 	struct mars_tun eff;	/* effective values for this resource */
+	/* Appended with map ABI 2 (docs/architecture.md 5.3). */
+	__u64 wb_lag_ns;	/* age of the oldest write not yet on the data device; 0 = none */
+	__u64 replay_total;	/* bytes the replay at create writes; known after its scan */
+	__u64 replay_done;	/* bytes of them written so far (<= replay_total) */
+	__u64 replay_start_ns;	/* CLOCK_REALTIME: replay (its scan) began; 0 = no replay */
+	__u64 replay_apply_ns;	/* CLOCK_REALTIME: the scan ended, writing began; 0 = not yet */
+	__u64 replay_end_ns;	/* CLOCK_REALTIME: replay ended; 0 = running or none */
+	__u32 replay_phase;	/* MARS_REPLAY_* */
+	__u32 pad2;
 };
+
+/* mars_rstate.replay_phase: where the replay at create is. */
+#define MARS_REPLAY_NONE	0	/* no replay (plain, NO_REPLAY, or no checkpoint) */
+#define MARS_REPLAY_SCAN	1	/* first pass: reading and checking every logfile */
+#define MARS_REPLAY_APPLY	2	/* second pass: writing to the data device */
+#define MARS_REPLAY_DONE	3	/* finished; the device exists */
 
 /*
  * IO counters (mars_io[res_id], per CPU: sum over CPUs to read). Requests are
@@ -642,7 +674,10 @@ struct mars_ioc_map_info {
 
 /*
  * MARS_IOC_DEV_STATE: the state of one resource, filled as for mars_rstate, also
- * when no map is attached. In: size, name; out: the rest (errmsg on failure).
+ * when no map is attached, and also while the resource is still replaying (then
+ * flags has MARS_RS_F_REPLAYING and the replay_* fields show the progress). In:
+ * size, name; out: the rest (errmsg on failure). Sizes: 704 (v2, this struct);
+ * 648 (v1, before mars_rstate grew with map ABI 2) gets the v1 prefix.
  */
 struct mars_ioc_dev_state {
 	__u32 size;			/* in: sizeof(struct mars_ioc_dev_state) */
