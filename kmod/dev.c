@@ -183,6 +183,8 @@ static void mars_dev_release_slot(struct mars_dev *d)
 	memset(&mars_rs, 0, sizeof(mars_rs));
 	mars_map_publish(MARS_MAP_RSTATE, d->res_id, &mars_rs, sizeof(mars_rs));
 	mars_stat_res_reset(d->res_id, MARS_STAT_ALL);
+	/* No stale overrides: a new resource of the same name would take them over. */
+	mars_map_clear(MARS_MAP_RTUN, d->res_id);
 	__clear_bit(d->res_id, mars_res_used);
 }
 

@@ -41,6 +41,16 @@
  * Deadlock avoidance: the threads run with memalloc_noio and, when they write the
  * log, PF_LOCAL_THROTTLE (as loop): pages dirtied in the log filesystem must not
  * wait for the cleaning of pages that only we can clean.
+ *
+ * Live tunables (mars_logger_set_tun(), from the state publisher every state_ms):
+ * log_commit_us is how long logd lets unsynced records wait for more to join
+ * their sync; wb_depth bounds the writeback writes in flight; wb_rate_kib limits
+ * background writeback with a token bucket in wbd. The rate limit never holds up
+ * a drain (delete, emergency entry): a drain writes back at full speed, as it
+ * did before the limit existed, because an operator who deletes a resource or
+ * whose log filesystem is full wants it done, not paced. It is also ignored
+ * while shadow buffers are above 75% of buf_max_mb (architecture.md 3.5), so a
+ * low rate slows writeback but never throttles writers for ever.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -65,6 +75,7 @@
 #include <asm/unaligned.h>
 
 #include "mars.h"
+#include "mars_trace.h"
 #include "mlog.h"
 
 enum lg_state { LG_QUEUED, LG_UNSYNCED, LG_LOGGED, LG_WB, LG_WRITTEN, LG_DONE };
@@ -76,8 +87,9 @@ enum lg_mode { LG_NORMAL, LG_ENTERING, LG_EMERGENCY, LG_LEAVING };
 /* Extents per writeback batch at most. */
 #define LG_WB_BATCH		256
 #define LG_PATH_MAX		512
-/* Longest wait of an appended record for its sync without a FLUSH (group commit). */
-#define LG_COMMIT_DELAY		max(1, HZ / 100)
+/* Rate-limited writeback: bucket size and batch size, in ms of the rate. */
+#define LG_WB_BURST_MS		100
+#define LG_WB_BATCH_MS		250
 
 struct lg_ext {
 	struct rb_node rb;		/* lg->tree while in_tree */
@@ -120,6 +132,10 @@ struct lg_io {
 	struct lg_ext **refs;		/* read: extents to copy over the data read */
 	unsigned int nr_refs;
 	int err;
+	u64 start_ns;			/* writeback, replay: submitted (tracepoints) */
+	u32 inflight;			/* writeback: writes in flight at submit */
+	u32 rec_type;			/* replay: the record (tracepoint) */
+	u64 rec_seq, rec_log_seq, rec_off;
 	struct work_struct work;
 	struct mars_overlap_node ovl;	/* replay: keep overlapping writes in order */
 	struct page **pages;		/* replay: owned data */
@@ -137,6 +153,7 @@ struct lg_flush {
 struct mars_logger {
 	struct mars_brick brick;
 	char name[MARS_NAME_MAX];
+	u32 res_id;			/* slot in the per-resource maps (tracepoints) */
 	char host[MARS_HOST_MAX];
 	u8 uuid[16];
 	char *dir;			/* <log_dir>/resource-<name> */
@@ -182,7 +199,7 @@ struct mars_logger {
 	struct bio_vec *bvecs;
 	unsigned int max_bvecs;
 	unsigned long next_statfs;
-	unsigned long unsynced_since;	/* jiffies of the oldest unsynced append */
+	u64 unsynced_since;		/* ktime_get_ns() of the oldest unsynced append */
 	u64 fs_free, fs_size;
 	u64 emerg_since_ns;
 	u64 rot_old_seq, rot_old_end;
@@ -194,8 +211,12 @@ struct mars_logger {
 	struct lg_ext **wb_batch;	/* LG_WB_BATCH entries */
 	struct lg_io **wb_ios;
 	u64 wb_since_flush;
-	atomic_t wb_inflight;
-	struct completion wb_done;
+	atomic_t wb_inflight;		/* the batch's writes + 1 while submitting */
+	struct completion wb_done;	/* wb_inflight reached 0 */
+	atomic_t wb_busy;		/* writes in flight (bounded by wb_depth) */
+	wait_queue_head_t wb_slot_wq;	/* wb_busy dropped, or wb_depth changed */
+	s64 wb_tokens;			/* rate limit bucket, bytes; < 0: debt */
+	u64 wb_tok_ns;			/* last refill of wb_tokens */
 	atomic64_t wb_errors;
 
 	/* Replay results (ctr). */
@@ -218,6 +239,10 @@ struct mars_logger {
 	u64 wb_flush_bytes;
 	u32 ack_logged;
 	u32 replay_depth;
+	u64 commit_ns;			/* log_commit_us, in ns */
+	u32 wb_depth;			/* 1..1024 */
+	u32 wb_rate_kib;		/* KiB/s; U32_MAX: unlimited */
+	u64 replay_file_seq;		/* replay: the file being applied (tracepoint) */
 };
 
 static inline struct mars_logger *to_lg(struct mars_brick *b)
@@ -955,6 +980,8 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		mlog_rec_set_crc(h, crc);
 		e->log_seq = lg->log_seq;
 		e->log_off = lg->log_appended + total;
+		trace_log_append(lg->name, lg->res_id, e->log_seq, r.rec_seq, e->log_off,
+				 r.type, r.pos, r.len);
 		lg->bvecs[nb].bv_page = virt_to_page(h);
 		lg->bvecs[nb].bv_offset = offset_in_page(h);
 		lg->bvecs[nb].bv_len = MLOG_REC_HDR_LEN;
@@ -969,8 +996,11 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 	return nb;
 }
 
-/* Take up to one batch from logq; pages stay valid: the tree holds them. */
-static void lg_take_batch(struct mars_logger *lg, struct list_head *batch)
+/*
+ * Take up to one batch from logq; pages stay valid: the tree holds them. Returns
+ * the number of extents taken.
+ */
+static unsigned int lg_take_batch(struct mars_logger *lg, struct list_head *batch)
 {
 	size_t bytes = 0;
 	unsigned int n = 0, bv = 0;
@@ -992,6 +1022,7 @@ static void lg_take_batch(struct mars_logger *lg, struct list_head *batch)
 		n++;
 	}
 	spin_unlock(&lg->lock);
+	return n;
 }
 
 static int lg_enter_emergency(struct mars_logger *lg, const char *why);
@@ -1018,21 +1049,45 @@ static bool lg_logd_wake(struct mars_logger *lg)
 	return ret || kthread_should_stop();
 }
 
-static int lg_rotate(struct mars_logger *lg)
+/* Close the current file with EOF and go on in the next; @reason: MARS_ROT_*. */
+static int lg_rotate(struct mars_logger *lg, u32 reason)
 {
 	char err[MARS_ERRMSG_MAX];
-	u64 old = lg->log_seq;
+	u64 old = lg->log_seq, end;
 	int ret;
 
 	ret = lg_log_meta(lg, MLOG_T_EOF, 0, 0);
+	end = lg->log_appended;		/* the EOF included, if it was written */
 	if (ret)
-		return ret;
+		goto out;
 	lg->rot_old_seq = old;
-	lg->rot_old_end = lg->log_appended;
+	lg->rot_old_end = end;
 	ret = lg_log_create(lg, old + 1, err);
 	if (ret)
 		pr_err("%s: rotation: %s\n", lg->name, err);
+out:
+	trace_log_rotate(lg->name, lg->res_id, old, end, old + 1, reason, ret);
 	return ret;
+}
+
+/*
+ * logd: wait for work. With unsynced records, wait at most until the oldest of
+ * them has waited log_commit_us for more records to join its sync (group
+ * commit); FUA writes, FLUSHes and requests wake us at once.
+ */
+static void lg_logd_wait(struct mars_logger *lg)
+{
+	u64 waited, commit;
+
+	if (lg->log_appended == lg->log_durable) {
+		wait_event(lg->logd_wq, lg_logd_wake(lg));
+		return;
+	}
+	commit = READ_ONCE(lg->commit_ns);
+	waited = ktime_get_ns() - lg->unsynced_since;
+	if (waited < commit)
+		wait_event_hrtimeout(lg->logd_wq, lg_logd_wake(lg),
+				     ns_to_ktime(commit - waited));
 }
 
 static int mars_logd(void *data)
@@ -1044,20 +1099,14 @@ static int mars_logd(void *data)
 
 	current->flags |= PF_LOCAL_THROTTLE;
 	for (;;) {
-		size_t bytes;
-		unsigned int nb;
-		bool need_sync, rotate, enter;
-		loff_t pos;
+		size_t bytes = 0;
+		unsigned int nb, nrec;
+		bool need_sync, rotate, enter, did_sync, requested;
+		loff_t pos, from;
+		u64 t0, t1, durable_recs;
 		int ret;
 
-		/*
-		 * Unsynced records wait at most LG_COMMIT_DELAY for more to join
-		 * their sync; FUA writes and FLUSHes wake us at once.
-		 */
-		if (lg->log_appended > lg->log_durable)
-			wait_event_timeout(lg->logd_wq, lg_logd_wake(lg), LG_COMMIT_DELAY);
-		else
-			wait_event(lg->logd_wq, lg_logd_wake(lg));
+		lg_logd_wait(lg);
 		spin_lock(&lg->lock);
 		enter = lg->enter_req;
 		lg->enter_req = false;
@@ -1074,12 +1123,17 @@ static int mars_logd(void *data)
 			continue;
 		}
 
-		lg_take_batch(lg, &batch);
-		if (!list_empty(&batch)) {
+		/* A round: write a batch and/or sync; one log_commit event tells. */
+		t0 = ktime_get_ns();
+		from = lg->log_appended;
+		nrec = lg_take_batch(lg, &batch);
+		if (nrec) {
 			nb = lg_build_batch(lg, &batch, &bytes);
 			pos = lg->log_appended;
 			ret = lg_log_write(lg, lg->bvecs, nb, bytes, &pos);
 			if (ret) {
+				trace_log_commit(lg->name, lg->res_id, lg->log_seq, from, from,
+						 nrec, bytes, 0, 0, ktime_get_ns() - t0, ret);
 				pr_err("%s: log write failed: %d\n", lg->name, ret);
 				spin_lock(&lg->lock);
 				list_splice_tail_init(&batch, &lg->unsyncq);
@@ -1089,7 +1143,7 @@ static int mars_logd(void *data)
 				continue;
 			}
 			if (lg->log_appended == lg->log_durable)
-				lg->unsynced_since = jiffies;
+				lg->unsynced_since = t0;
 			lg->log_appended = pos;
 			spin_lock(&lg->lock);
 			list_splice_tail_init(&batch, &lg->unsyncq);
@@ -1103,16 +1157,22 @@ static int mars_logd(void *data)
 		 */
 		need_sync = !list_empty(&lg->flushq) || rotate || lg->stopping ||
 			    (list_empty(&lg->logq) &&
-			     time_after_eq(jiffies, lg->unsynced_since + LG_COMMIT_DELAY));
+			     ktime_get_ns() - lg->unsynced_since >= READ_ONCE(lg->commit_ns));
 		spin_unlock(&lg->lock);
 		if (lg->log_appended - lg->log_durable >= lg->sync_bytes)
 			need_sync = true;
 		/* A waiting FUA write (or logged-ack write) needs a sync now. */
 		if (lg->waiter_unsynced)
 			need_sync = true;
+		/* A round that synced nothing new has no log_commit event. */
+		did_sync = need_sync && lg->log_appended > lg->log_durable;
+		durable_recs = 0;
 		if (need_sync) {
 			ret = lg_log_sync(lg);
 			if (ret) {
+				trace_log_commit(lg->name, lg->res_id, lg->log_seq, from,
+						 lg->log_appended, nrec, bytes, 1, 0,
+						 ktime_get_ns() - t0, ret);
 				pr_err("%s: log sync failed: %d\n", lg->name, ret);
 				spin_lock(&lg->lock);
 				lg->log_error = true;
@@ -1120,7 +1180,9 @@ static int mars_logd(void *data)
 				lg_enter_emergency(lg, "log sync failed");
 				continue;
 			}
+			t1 = ktime_get_ns();
 			lg->log_durable = lg->log_appended;
+			durable_recs = lg->next_rec_seq - 1 - lg->durable_rec_seq;
 			lg->durable_rec_seq = lg->next_rec_seq - 1;
 			lg->durable_lamport = lg->appended_lamport;
 			lg->waiter_unsynced = false;
@@ -1144,7 +1206,13 @@ static int mars_logd(void *data)
 			list_splice_tail_init(&synced, &lg->wbq);
 			spin_unlock(&lg->lock);
 			wake_up(&lg->wbd_wq);
+		} else {
+			t1 = ktime_get_ns();
 		}
+		if (nrec || did_sync)
+			trace_log_commit(lg->name, lg->res_id, lg->log_seq, from,
+					 lg->log_appended, nrec, bytes, did_sync, durable_recs,
+					 t1 - t0, 0);
 
 		lg_statfs(lg, false);
 		if (READ_ONCE(lg->fs_size) && READ_ONCE(lg->fs_free) < lg->emerg_free) {
@@ -1152,11 +1220,12 @@ static int mars_logd(void *data)
 			continue;
 		}
 		if (rotate || lg->log_appended >= lg->rotate_bytes) {
+			requested = rotate;
 			spin_lock(&lg->lock);
 			rotate = list_empty(&lg->unsyncq);
 			spin_unlock(&lg->lock);
 			if (rotate) {
-				ret = lg_rotate(lg);
+				ret = lg_rotate(lg, requested ? MARS_ROT_REQUEST : MARS_ROT_SIZE);
 				spin_lock(&lg->lock);
 				lg->rotate_req = false;
 				lg->rotate_ret = ret;
@@ -1225,15 +1294,87 @@ static int lg_cmp_pos(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* Any context (hardirq included). */
 static void lg_wb_endio(struct mref *m, int err)
 {
 	struct lg_io *io = container_of(m, struct lg_io, m);
 	struct mars_logger *lg = io->lg;
 
-	/* The extent pointer rides in refs; the error in io->err. */
+	/* The error rides in io->err; wbd looks at it after the batch. */
 	io->err = err;
+	if (trace_writeback_enabled())
+		trace_writeback(lg->name, lg->res_id, m->op, m->pos, m->len, io->inflight,
+				ktime_get_ns() - io->start_ns, err);
+	/*
+	 * Free the depth slot before dropping the batch count: wbd cannot pass
+	 * wait_for_completion(&wb_done), and the logger cannot be freed, before
+	 * the last decrement of wb_inflight, so the wake-up never touches freed
+	 * memory. complete() is safe against the waiter returning at once.
+	 */
+	atomic_dec(&lg->wb_busy);
+	wake_up(&lg->wb_slot_wq);
 	if (atomic_dec_and_test(&lg->wb_inflight))
 		complete(&lg->wb_done);
+}
+
+/*
+ * Background writeback is not paced: during a drain (delete, emergency entry:
+ * the operator wants it done), at thread stop, and while shadow buffers are
+ * above 75% of their bound (a low rate must not throttle writers for ever).
+ */
+static bool lg_wb_unpaced(struct mars_logger *lg)
+{
+	return READ_ONCE(lg->wb_drain) || READ_ONCE(lg->stopping) || kthread_should_stop() ||
+	       atomic64_read(&lg->buf_used) > READ_ONCE(lg->buf_limit) / 4 * 3;
+}
+
+/* The writeback rate limit in bytes per second, or 0 when writeback is unpaced. */
+static u64 lg_wb_rate(struct mars_logger *lg)
+{
+	u32 kib = READ_ONCE(lg->wb_rate_kib);
+
+	return kib == U32_MAX || lg_wb_unpaced(lg) ? 0 : (u64)kib << 10;
+}
+
+/*
+ * wb_rate_kib: wait until @len more bytes may be written back. A token bucket in
+ * bytes, refilled at the rate and holding at most LG_WB_BURST_MS of it; a write
+ * may take the bucket into debt (so a write larger than the bucket still goes),
+ * and the debt delays the next one. The rate is read again after every sleep,
+ * and set_tun wakes wbd_wq when it changes, so a new rate applies from the next
+ * write on, in the middle of a batch. Sleeps are TASK_IDLE and at most 100 ms
+ * (a low rate is a long wait, not a hung task). wbd only: the bucket is wbd's.
+ */
+static void lg_wb_rate_wait(struct mars_logger *lg, u32 len)
+{
+	for (;;) {
+		u32 kib = READ_ONCE(lg->wb_rate_kib);
+		u64 rate = lg_wb_rate(lg), now = ktime_get_ns(), burst, add, wait;
+
+		if (!rate) {
+			/* Unpaced: start the next paced stretch with an empty bucket. */
+			lg->wb_tokens = 0;
+			lg->wb_tok_ns = now;
+			return;
+		}
+		burst = max_t(u64, rate * LG_WB_BURST_MS / MSEC_PER_SEC, PAGE_SIZE);
+		/*
+		 * A second refills more than the bucket holds; the cap also keeps
+		 * the quotient in 64 bits (x86's divq faults on an overflow).
+		 */
+		add = mul_u64_u64_div_u64(min_t(u64, now - lg->wb_tok_ns, NSEC_PER_SEC),
+					  rate, NSEC_PER_SEC);
+		lg->wb_tok_ns = now;
+		lg->wb_tokens = min_t(s64, lg->wb_tokens + (s64)min(add, burst), burst);
+		if (lg->wb_tokens > 0) {
+			lg->wb_tokens -= len;
+			return;
+		}
+		wait = mul_u64_u64_div_u64((u64)(1 - lg->wb_tokens), NSEC_PER_SEC, rate);
+		wait_event_idle_timeout(lg->wbd_wq, READ_ONCE(lg->wb_rate_kib) != kib ||
+					lg_wb_unpaced(lg),
+					min_t(unsigned long, nsecs_to_jiffies(wait) + 1, HZ / 10));
+	}
 }
 
 /* Advance the writeback checkpoint past DONE extents. Caller holds lg->lock. */
@@ -1305,12 +1446,15 @@ static unsigned int lg_wb_batch(struct mars_logger *lg, struct lg_ext **batch,
 	struct lg_ext *e, *en;
 	unsigned int n = 0, i;
 	LIST_HEAD(free);
-	u64 bytes = 0;
+	u64 bytes = 0, rate, max_bytes;
 	bool failed = false;
 
+	/* Paced, a batch holds LG_WB_BATCH_MS of the rate: buffers free sooner. */
+	rate = lg_wb_rate(lg);
+	max_bytes = rate ? max_t(u64, rate * LG_WB_BATCH_MS / MSEC_PER_SEC, 1) : 16 << 20;
 	spin_lock(&lg->lock);
 	list_for_each_entry_safe(e, en, &lg->wbq, q) {
-		if (n >= LG_WB_BATCH || bytes >= 16 << 20)
+		if (n >= LG_WB_BATCH || bytes >= max_bytes)
 			break;
 		if (e->op == MREF_DISCARD && !lg->brick.lower->info.max_discard_sectors) {
 			/* Nothing to do on the device: content is unspecified. */
@@ -1343,12 +1487,19 @@ static unsigned int lg_wb_batch(struct mars_logger *lg, struct lg_ext **batch,
 		return 0;
 
 	sort(batch, n, sizeof(*batch), lg_cmp_pos, NULL);
-	atomic_set(&lg->wb_inflight, n + 1);
+	/* Our bias: wb_done cannot complete before every write is submitted. */
+	atomic_set(&lg->wb_inflight, 1);
 	reinit_completion(&lg->wb_done);
 	for (i = 0; i < n; i++) {
-		struct lg_io *io = lg_io_alloc(lg);
+		struct lg_io *io;
 
 		e = batch[i];
+		if (e->op == MREF_WRITE)
+			lg_wb_rate_wait(lg, e->len);
+		/* At most wb_depth writes in flight; set_tun wakes us when it grows. */
+		wait_event(lg->wb_slot_wq,
+			   atomic_read(&lg->wb_busy) < READ_ONCE(lg->wb_depth));
+		io = lg_io_alloc(lg);
 		ios[i] = io;
 		io->m.pos = e->pos;
 		io->m.len = e->len;
@@ -1358,6 +1509,9 @@ static unsigned int lg_wb_batch(struct mars_logger *lg, struct lg_ext **batch,
 		io->m.bvec = e->bvec;
 		io->m.nr_bvec = e->nr_pages;
 		io->m.endio = lg_wb_endio;
+		io->inflight = atomic_inc_return(&lg->wb_busy);
+		atomic_inc(&lg->wb_inflight);
+		io->start_ns = ktime_get_ns();
 		lg_submit_lower(lg, io);
 	}
 	if (atomic_dec_and_test(&lg->wb_inflight))
@@ -1558,6 +1712,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 			w->endio(w, -EIO);
 			lg_ext_put(e);
 		}
+		trace_emergency(lg->name, lg->res_id, 1, why, READ_ONCE(lg->fs_free), -EIO);
 		return -EIO;
 	}
 
@@ -1599,6 +1754,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 	spin_unlock(&lg->lock);
 	WRITE_ONCE(lg->emerg_since_ns, ktime_get_real_ns());
 	wake_up_all(&lg->mode_wq);
+	trace_emergency(lg->name, lg->res_id, 1, why, READ_ONCE(lg->fs_free), 0);
 	return 0;
 }
 
@@ -1607,7 +1763,7 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 {
 	struct mars_logger *lg = to_lg(b);
 	unsigned int noio;
-	u64 old, next;
+	u64 old, old_end, next;
 	int ret = 0;
 
 	mutex_lock(&lg->mode_mutex);
@@ -1635,7 +1791,7 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 		mars_err(err, "the log filesystem has %llu MiB free, leaving needs %llu MiB",
 			 READ_ONCE(lg->fs_free) >> 20, (2 * lg->emerg_free) >> 20);
 		ret = -ENOSPC;
-		goto out;
+		goto out_trace;
 	}
 	/* Stall new requests, wait for those passing through, flush the device. */
 	spin_lock(&lg->lock);
@@ -1652,10 +1808,12 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 	next = old + 2;
 	/* Requests are stalled: no allocation may wait for our own device's IO. */
 	noio = memalloc_noio_save();
+	old_end = lg->log_appended;	/* file N's end, its EOF included */
 	ret = lg_log_create(lg, next, err);
 	if (!ret)
 		ret = lg_log_meta(lg, MLOG_T_GAP, 0, old);
 	memalloc_noio_restore(noio);
+	trace_log_rotate(lg->name, lg->res_id, old, old_end, next, MARS_ROT_EMERGENCY, ret);
 	if (ret) {
 		if (!err[0])
 			mars_err(err, "cannot start logfile %llu: %d", next, ret);
@@ -1674,12 +1832,15 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 	*log_seq = lg->log_seq;
 	pr_info("%s: left emergency mode, logging to file %llu\n", lg->name, lg->log_seq);
 	wake_up_all(&lg->mode_wq);
-	goto out;
+	goto out_trace;
 back:
 	spin_lock(&lg->lock);
 	lg->mode = LG_EMERGENCY;
 	spin_unlock(&lg->lock);
 	wake_up_all(&lg->mode_wq);
+out_trace:
+	/* A leave that was tried: done (error 0) or refused/failed (still in it). */
+	trace_emergency(lg->name, lg->res_id, 0, "requested", READ_ONCE(lg->fs_free), ret);
 out:
 	mutex_unlock(&lg->mode_mutex);
 	return ret;
@@ -1769,6 +1930,9 @@ static void lg_replay_endio(struct mref *m, int err)
 
 	if (err)
 		atomic_cmpxchg(&lg->replay_err, 0, err);
+	if (trace_replay_enabled())
+		trace_replay(lg->name, lg->res_id, io->rec_log_seq, io->rec_off, io->rec_seq,
+			     io->rec_type, m->pos, m->len, ktime_get_ns() - io->start_ns, err);
 	atomic64_add(io->m.len, &lg->prog->done);
 	/*
 	 * Ending the overlap may start a waiting write from here (any context);
@@ -1839,6 +2003,11 @@ static int lg_replay_apply(struct mars_logger *lg, const struct mlog_rec *r, con
 	io->m.bvec = io->own_bvec;
 	io->m.nr_bvec = nr;
 	io->m.endio = lg_replay_endio;
+	io->rec_type = r->type;
+	io->rec_seq = r->rec_seq;
+	io->rec_log_seq = lg->replay_file_seq;
+	io->rec_off = r->off;
+	io->start_ns = ktime_get_ns();
 	atomic_inc(&lg->replay_inflight);
 	lg->replay_records++;
 	lg->replay_bytes += r->len;
@@ -1933,6 +2102,7 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	s.end = rf.size;
 	s.tail_may_be_torn = torn;
 	s.expect_seq = seq;
+	lg->replay_file_seq = seq;
 	s.expect_res = lg->name;
 	s.expect_host = lg->host;
 	s.expect_uuid = lg->uuid;
@@ -2216,6 +2386,9 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		(t1 - t0) / 1000000,
 		lg->replay_end_seq, lg->replay_end_off, mlog_outcome_name(lg->replay_outcome));
 out:
+	trace_replay_done(lg->name, lg->res_id, n, lg->replay_records, lg->replay_bytes,
+			  lg->replay_end_seq, lg->replay_end_off, lg->replay_outcome,
+			  ktime_get_ns() - t0, ret);
 	if (!ret) {
 		WRITE_ONCE(prog->end_ns, ktime_get_real_ns());
 		WRITE_ONCE(prog->phase, MARS_REPLAY_DONE);
@@ -2249,6 +2422,7 @@ void mars_logger_set_tun(struct mars_brick *b, const struct mars_tun *eff)
 	struct mars_logger *lg = to_lg(b);
 	u64 buf = eff->buf_max_mb ? (u64)eff->buf_max_mb << 20 :
 		  max_t(u64, 16ULL << 20, (u64)(totalram_pages() / 5) << PAGE_SHIFT);
+	u32 depth, rate;
 
 	WRITE_ONCE(lg->buf_limit, buf);
 	/* A higher bound lets waiting writers go on. */
@@ -2262,6 +2436,20 @@ void mars_logger_set_tun(struct mars_brick *b, const struct mars_tun *eff)
 	WRITE_ONCE(lg->wb_flush_bytes, (u64)max_t(u32, eff->wb_flush_mb, 1) << 20);
 	WRITE_ONCE(lg->ack_logged, eff->ack_mode);
 	WRITE_ONCE(lg->replay_depth, clamp_t(u32, eff->replay_depth, 1, 1024));
+	/* Read by logd at its next wait; a wait in progress ends as it was. */
+	WRITE_ONCE(lg->commit_ns, (u64)min_t(u32, eff->log_commit_us,
+					     MARS_TUN_LOG_COMMIT_US_MAX) * NSEC_PER_USEC);
+	/* Waiting writeback reads the new values at once (mid-batch). */
+	depth = clamp_t(u32, eff->wb_depth, MARS_TUN_WB_DEPTH_MIN, MARS_TUN_WB_DEPTH_MAX);
+	if (READ_ONCE(lg->wb_depth) != depth) {
+		WRITE_ONCE(lg->wb_depth, depth);
+		wake_up(&lg->wb_slot_wq);
+	}
+	rate = eff->wb_rate_kib ? eff->wb_rate_kib : U32_MAX;
+	if (READ_ONCE(lg->wb_rate_kib) != rate) {
+		WRITE_ONCE(lg->wb_rate_kib, rate);
+		wake_up(&lg->wbd_wq);
+	}
 }
 
 static void lg_default_tun(struct mars_logger *lg)
@@ -2275,6 +2463,9 @@ static void lg_default_tun(struct mars_logger *lg)
 		.wb_flush_mb = MARS_TUN_WB_FLUSH_MB_DEF,
 		.ack_mode = MARS_TUN_ACK_MODE_DEF,
 		.replay_depth = MARS_TUN_REPLAY_DEPTH_DEF,
+		.log_commit_us = MARS_TUN_LOG_COMMIT_US_DEF,
+		.wb_depth = MARS_TUN_WB_DEPTH_DEF,
+		.wb_rate_kib = MARS_TUN_WB_RATE_KIB_DEF,
 	};
 
 	mars_logger_set_tun(&lg->brick, &t);
@@ -2330,6 +2521,7 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 		return -EROFS;
 	}
 	strscpy(lg->name, args->name, sizeof(lg->name));
+	lg->res_id = args->res_id;
 	memcpy(lg->host, la->host, MARS_HOST_MAX);
 	if (!lg_host_valid(lg->host)) {
 		mars_err(err, "invalid host name (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
@@ -2350,6 +2542,7 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	init_waitqueue_head(&lg->logd_wq);
 	init_waitqueue_head(&lg->wbd_wq);
 	init_waitqueue_head(&lg->idle_wq);
+	init_waitqueue_head(&lg->wb_slot_wq);
 	mutex_init(&lg->mode_mutex);
 	init_completion(&lg->wb_done);
 	lg_default_tun(lg);
@@ -2401,6 +2594,9 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	}
 	seq = max(next_seq, la->next_log_seq);
 	ret = lg_log_create(lg, seq, err);
+	if (la->ckpt_seq && !la->no_replay)
+		trace_log_rotate(lg->name, lg->res_id, lg->replay_end_seq,
+				 lg->replay_end_off, seq, MARS_ROT_RECOVERY, ret);
 	if (ret)
 		goto err;
 	if (lg->gap_prev && seq == next_seq) {

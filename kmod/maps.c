@@ -253,6 +253,26 @@ bool mars_map_read(u32 kind, u32 key, void *buf, size_t size)
 }
 
 /*
+ * Zero the value at @key of the array map of @kind, if attached. Used for the
+ * mars_rtun slot of a deleted resource: a later resource in that slot, even one
+ * of the same name, starts without overrides. Userspace may write the slot at
+ * the same time; then either write may win (one marsctl tune racing a delete
+ * of its own resource), and the name check of mars_tun_resolve() still applies.
+ */
+void mars_map_clear(u32 kind, u32 key)
+{
+	struct bpf_map *map;
+	void *val;
+
+	rcu_read_lock();
+	map = rcu_dereference(mars_maps[kind]);
+	val = map ? map->ops->map_lookup_elem(map, &key) : NULL;
+	if (val)
+		memset(val, 0, map->value_size);
+	rcu_read_unlock();
+}
+
+/*
  * Write a state value (struct mars_gstate or mars_rstate, both starting with
  * __u32 seq) with the sequence counter protocol of architecture.md 5.4: seq odd,
  * fields, seq even. Callers are serialized, so each value has one writer: rstate

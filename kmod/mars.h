@@ -145,7 +145,7 @@ struct mars_brick_args {
 	u64 dev_size;			/* bytes, 0 = whole backing (if) */
 	unsigned int threads;		/* sio pool size */
 	unsigned int queue_depth;	/* if */
-	u32 res_id;			/* slot in the per-resource maps (if) */
+	u32 res_id;			/* slot in the per-resource maps (if, logger) */
 	const struct mars_logger_args *logger;	/* logger */
 };
 
@@ -311,6 +311,7 @@ void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
 void mars_stat_res_reset(u32 res_id, u32 kinds);
 #define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
 bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);
+void mars_map_clear(u32 kind, u32 key);
 void mars_map_publish(u32 kind, u32 key, const void *val, size_t size);
 
 /* mars_lat is filled only while the global tunable lat_hist is 1 (state.c). */

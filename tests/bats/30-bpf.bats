@@ -5,9 +5,10 @@
 # behaviour live and invalid ones are clamped visibly; the mars tracepoints work
 # from tracefs, bpftrace and marsctl top; module reloads, deleted pins and wrong
 # map fds keep the module coherent and splat-free; rmmod is refused only while a
-# tracing program is attached. Module BTF (scripts/kmod-btf): /sys/kernel/btf/mars
-# is loaded over the running kernel's own BTF and names mars types, and bpftrace's
-# kfunc:mars:... probes attach to module functions and count a workload exactly.
+# tracing program is attached; a deleted resource leaves no tunables behind. Module
+# BTF (scripts/kmod-btf): /sys/kernel/btf/mars is loaded over the running kernel's
+# own BTF and names mars types, and bpftrace's kfunc:mars:... probes attach to
+# module functions and count a workload exactly.
 
 load _common
 
@@ -151,6 +152,36 @@ PY
 	run "$MARSCTL" tune r0 state_ms=50
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"global only"* ]]
+}
+
+@test "a deleted resource's mars_rtun slot is cleared: a new one of the same name starts fresh" {
+	require_vm
+	ensure_res r0
+	dev delete r0
+	dev create r0 "$DEV" sio 0
+	"$MARSCTL" maps attach
+	slot=$("$MARSCTL" --json stats r0 | jq -r '.[0].res_id')
+	"$MARSCTL" tune r0 aio_depth=7 wb_rate_kib=99
+	run bpftool map lookup pinned "$PIN"/mars_rtun key "$slot" 0 0 0
+	[[ "$output" == *'"name": "r0"'* ]]
+	[[ "$output" == *'"aio_depth": 7'* ]]
+	wait_for bash -c "$MARSCTL --json tune r0 | jq -e '.effective.aio_depth == 7'"
+	dev delete r0
+	run bpftool map lookup pinned "$PIN"/mars_rtun key "$slot" 0 0 0
+	echo "$output"
+	[[ "$output" == *'"name": ""'* ]]
+	[[ "$output" == *'"set_mask": 0'* ]]
+	[[ "$output" == *'"aio_depth": 0'* ]]
+	# The same name in the same slot: nothing inherited.
+	dev create r0 "$DEV" sio 0
+	"$MARSCTL" maps attach
+	[ "$("$MARSCTL" --json stats r0 | jq -r '.[0].res_id')" = "$slot" ]
+	sleep 0.5
+	run "$MARSCTL" --json tune r0
+	echo "$output"
+	[ "$(jq .effective.aio_depth <<<"$output")" = 128 ]
+	[ "$(jq .effective.wb_rate_kib <<<"$output")" = 4294967295 ]
+	[ "$(jq .from_map_mask <<<"$output")" = 0 ]
 }
 
 @test "an invalid tunable written with bpftool is clamped, and that is visible" {

@@ -8,6 +8,11 @@
 # write, and leaving it continues in file N+2 after a GAP record; a replay runs
 # outside the registry lock: status shows its progress meanwhile and delete is
 # refused; bad input.
+# Issue 5's logger parts: the live tunables wb_rate_kib (writeback drains at
+# about the rate, a raised rate drains at once, a delete is never paced),
+# wb_depth and log_commit_us change measured behaviour; the logger's
+# tracepoints carry the documented fields (tracefs) and the bpftrace recipes of
+# docs/observability.md attach and report.
 
 load _common
 
@@ -75,6 +80,28 @@ lcreate() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -b /dev/mars/r0 ]
+}
+
+# tap_note: stdin as TAP comments, shown for passing tests too (figures and
+# outputs that docs/observability.md quotes), and on stdout (shown on failure).
+tap_note() {
+	local l
+	while IFS= read -r l; do
+		echo "# $l"
+		echo "# $l" >&3
+	done
+}
+
+# bt PROGRAM COMMANDS: run bpftrace PROGRAM while a shell script of COMMANDS runs
+# (bpftrace -c takes no shell syntax, so the commands go into a script, run by sh:
+# the test's tmp folder may be noexec). The output also goes to the TAP stream
+# (docs/observability.md shows it).
+bt() {
+	command -v bpftrace >/dev/null || skip "bpftrace is not installed"
+	printf 'set -e\nPATH=%s\n%s\n' "$PATH" "$2" >"$BATS_TEST_TMPDIR/bt.sh"
+	run timeout 180 bpftrace -e "$1" -c "$(readlink -f /bin/sh) $BATS_TEST_TMPDIR/bt.sh"
+	tap_note <<<"$output"
+	[ "$status" -eq 0 ]
 }
 
 logdir() {
@@ -450,6 +477,271 @@ same_as() {
 
 dev_count() {
 	"$MARSCTL" --json dev list | jq length
+}
+
+T=/sys/kernel/tracing
+
+# trace_on EVENT...: a clean trace buffer with only these mars events enabled.
+trace_on() {
+	echo 0 >"$T/events/mars/enable"
+	echo >"$T/trace"
+	for e in "$@"; do
+		echo 1 >"$T/events/mars/$e/enable"
+	done
+}
+
+trace_off() {
+	echo 0 >"$T/events/mars/enable"
+}
+
+# eff KEY: r0's effective tunable KEY (as the module applies it).
+eff() {
+	"$MARSCTL" --json tune r0 | jq -r ".effective.$1"
+}
+
+# tune_r0 KEY=VALUE EXPECTED: set a tunable of r0, wait until the module applies it.
+tune_r0() {
+	"$MARSCTL" tune r0 "$1"
+	for _ in $(seq 50); do
+		[ "$(eff "${1%%=*}")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "tune $1: effective value is $(eff "${1%%=*}"), not $2" >&2
+	return 1
+}
+
+# wait_drained SECONDS: wb_pending of r0 reaches 0 within SECONDS (tenths polled).
+wait_drained() {
+	for _ in $(seq $(($1 * 10))); do
+		[ "$(lfield wb_pending)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# now_ms: a monotonic clock in ms.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+@test "wb_rate_kib paces writeback live: about the rate while low, at once when raised" {
+	log_fs
+	lcreate
+	"$MARSCTL" maps attach
+	tune_r0 wb_rate_kib=1024 1024
+	pattern "$BATS_TEST_TMPDIR/a" 16 11
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct status=none
+	p0=$(lfield wb_pending)
+	sleep 4
+	p1=$(lfield wb_pending)
+	drained=$((p0 - p1))
+	echo "pending $p0 -> $p1 bytes in 4 s at 1024 KiB/s: $drained bytes drained" | tap_note
+	# 4 s at 1 MiB/s is 4 MiB; generous bounds (TCG, 100 ms publishing, batches
+	# of 250 ms of the rate). Unpaced writeback would drain all 16 MiB.
+	[ "$drained" -ge $((1 << 20)) ]
+	[ "$drained" -le $((8 << 20)) ]
+	[ "$p1" -ge $((4 << 20)) ]
+	# Raised mid-run: the rest (p1 bytes, p1 / 1 MiB seconds at the old rate)
+	# drains in less than half that.
+	t0=$(now_ms)
+	"$MARSCTL" tune r0 wb_rate_kib=unlimited
+	wait_drained 30
+	t=$(($(now_ms) - t0))
+	echo "after raising the rate: $p1 bytes drained in $t ms" | tap_note
+	[ "$t" -lt $((p1 * 1000 / (1 << 20) / 2)) ]
+	same_as "$BATS_TEST_TMPDIR/a" 0
+	cmp <(dd if="$DATA" bs=1M count=16 iflag=direct status=none) "$BATS_TEST_TMPDIR/a"
+}
+
+@test "a delete is never paced by wb_rate_kib: it drains at full speed" {
+	log_fs
+	lcreate
+	"$MARSCTL" maps attach
+	tune_r0 wb_rate_kib=1 1
+	pattern "$BATS_TEST_TMPDIR/a" 4 12
+	dd if="$BATS_TEST_TMPDIR/a" of=/dev/mars/r0 bs=64k oflag=direct status=none
+	sleep 1
+	# 1 KiB/s: paced, 4 MiB would take more than an hour
+	[ "$(lfield wb_pending)" -ge $((3 << 20)) ]
+	t0=$(now_ms)
+	timeout 60 "$MARSCTL" dev delete r0
+	t=$(($(now_ms) - t0))
+	echo "delete of 4 MiB buffered at wb_rate_kib=1 took $t ms" | tap_note
+	[ "$t" -lt 30000 ]
+	wait_gone /dev/mars/r0
+	cmp <(dd if="$DATA" bs=1M count=4 iflag=direct status=none) "$BATS_TEST_TMPDIR/a"
+	run "$MARSCTL" --json log dump "$(logfile 1)"
+	[[ "$(jq -r '.records[-1].flags | join(",")' <<<"$output")" == *DRAINED* ]]
+}
+
+# wb_inflight_max: the largest inflight of the writeback events in the trace.
+wb_inflight_max() {
+	grep -o 'writeback: .* inflight=[0-9]*' "$T/trace" | sed 's/.*inflight=//' | sort -n | tail -1
+}
+
+@test "wb_depth bounds the writeback writes in flight (writeback events)" {
+	log_fs
+	# sio: completions come from its threads, so writes overlap (brd under bio
+	# completes each write before the next is submitted)
+	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io sio --log-dir "$LOGMNT"
+	[ "$status" -eq 0 ]
+	"$MARSCTL" maps attach
+	tune_r0 wb_depth=1 1
+	trace_on writeback
+	dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=512 oflag=direct status=none
+	wait_drained 30
+	trace_off
+	max1=$(wb_inflight_max)
+	tune_r0 wb_depth=default 64
+	trace_on writeback
+	dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=512 oflag=direct status=none
+	wait_drained 30
+	trace_off
+	max64=$(wb_inflight_max)
+	echo "most writeback writes in flight: $max1 at wb_depth=1, $max64 at 64" | tap_note
+	[ "$max1" = 1 ]
+	[ "$max64" -gt 1 ]
+	[ "$max64" -le 64 ]
+}
+
+# commit_gaps: per log_commit event that synced, ms since the log_append before it.
+commit_gaps() {
+	awk '/log_append:/ { a = $4 + 0 } /log_commit:.* synced=1/ && a { printf "%d\n", ($4 - a) * 1000; a = 0 }' \
+		"$T/trace"
+}
+
+@test "log_commit_us: records wait that long for company before their sync" {
+	log_fs
+	lcreate
+	"$MARSCTL" maps attach
+	for us in 10000 0; do
+		tune_r0 log_commit_us=$us $us
+		trace_on log_append log_commit
+		for i in $(seq 10); do
+			dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=1 seek="$i" oflag=direct status=none
+			sleep 0.05
+		done
+		trace_off
+		commit_gaps >"$BATS_TEST_TMPDIR/gaps.$us"
+		echo "log_commit_us=$us: append-to-sync gaps (ms): $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/gaps.$us")" | tap_note
+	done
+	# 10 ms: every sync comes at least 10 ms after its (only) record was written
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/gaps.10000")" -ge 5 ]
+	[ "$(sort -n "$BATS_TEST_TMPDIR/gaps.10000" | head -1)" -ge 9 ]
+	# 0: no wait, most syncs follow at once
+	[ "$(sort -n "$BATS_TEST_TMPDIR/gaps.0" | head -1)" -lt 9 ]
+}
+
+@test "tracefs: the logger's events carry the documented fields" {
+	for e in log_append log_commit log_rotate writeback replay replay_done emergency; do
+		[ -f "$T/events/mars/$e/format" ]
+		grep -q 'char res\[32\]' "$T/events/mars/$e/format"
+		grep -q 'res_id' "$T/events/mars/$e/format"
+	done
+	log_fs
+	lcreate
+	trace_on log_append log_commit log_rotate writeback emergency
+	dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=4 oflag=direct,dsync status=none
+	wait_drained 10
+	"$MARSCTL" log rotate r0
+	"$MARSCTL" log emergency r0 enter
+	"$MARSCTL" log emergency r0 leave
+	trace_off
+	run grep -v '^#' "$T/trace"
+	tap_note <<<"$output"
+	[[ "$output" == *"log_append: res=r0 res_id=0 log_seq=1 rec_seq=1 off=192 type=1 pos=0 len=4096"* ]]
+	[[ "$output" == *"log_append: res=r0 res_id=0 log_seq=1 rec_seq=4 off=$((192 + 3 * 4144)) type=1 pos=12288 len=4096"* ]]
+	[[ "$output" == *"log_commit: res=r0 res_id=0 log_seq=1 from_off=192 to_off=4336 records=1 bytes=4144 synced=1 durable_records=1 latency_ns="*" error=0"* ]]
+	[[ "$output" == *"writeback: res=r0 res_id=0 op=1 pos=12288 len=4096 inflight="*" latency_ns="*" error=0"* ]]
+	# file 1: header, 4 records, EOF
+	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=1 old_end=$((192 + 4 * 4144 + 48)) new_seq=2 reason=request error=0"* ]]
+	[[ "$output" == *"emergency: res=r0 res_id=0 enter=1 reason=requested free_bytes="*" error=0"* ]]
+	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=2 old_end=$((192 + 48)) new_seq=4 reason=emergency error=0"* ]]
+	[[ "$output" == *"emergency: res=r0 res_id=0 enter=0 reason=requested free_bytes="*" error=0"* ]]
+	# replay: a crash image of 3 records, replayed at the next create
+	dd if=/dev/urandom of=/dev/mars/r0 bs=4k count=3 seek=8 oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	restore_image "$BATS_TEST_TMPDIR/img"
+	trace_on replay replay_done log_rotate
+	lcreate
+	trace_off
+	run grep -v '^#' "$T/trace"
+	tap_note <<<"$output"
+	[[ "$output" == *"replay: res=r0 res_id=0 log_seq=4 off="*" type=1 pos=32768 len=4096 latency_ns="*" error=0"* ]]
+	[[ "$output" == *"replay: res=r0 res_id=0 log_seq=4 off="*" type=1 pos=40960 len=4096 latency_ns="*" error=0"* ]]
+	[[ "$output" == *"replay_done: res=r0 res_id=0 files="*" records=3 bytes=12288 end_seq=4 "*" error=0"* ]]
+	[[ "$output" == *"log_rotate: res=r0 res_id=0 old_seq=4 old_end="*" new_seq=5 reason=recovery error=0"* ]]
+}
+
+@test "bpftrace recipe: log commits (sync latency, records made durable)" {
+	log_fs
+	lcreate
+	bt 'tracepoint:mars:log_commit /args->synced/ {
+	@sync_us[args->res] = hist(args->latency_ns / 1000);
+	@durable[args->res] = sum(args->durable_records);
+	@commits[args->res] = count();
+}' "dd if=/dev/zero of=/dev/mars/r0 bs=4k count=64 oflag=direct conv=fdatasync status=none"
+	[[ "$output" == *"@sync_us[r0]:"* ]]
+	[[ "$output" == *"@durable[r0]: 64"* ]]
+	[[ "$output" == *"@commits[r0]: "* ]]
+}
+
+@test "bpftrace recipe: writeback bytes, latency and depth" {
+	log_fs
+	lcreate
+	bt 'tracepoint:mars:writeback {
+	@wb_bytes[args->res] = sum(args->len);
+	@wb_us[args->res] = hist(args->latency_ns / 1000);
+	@inflight_max[args->res] = max(args->inflight);
+	@errors[args->res] = sum(args->error != 0);
+}' "dd if=/dev/urandom of=/dev/mars/r0 bs=64k count=16 oflag=direct status=none
+for i in \$(seq 100); do
+	$MARSCTL --json dev list | grep -q '\"wb_pending\": 0' && exit 0
+	sleep 0.1
+done
+exit 1"
+	[[ "$output" == *"@wb_bytes[r0]: 1048576"* ]]
+	[[ "$output" == *"@wb_us[r0]:"* ]]
+	[[ "$output" == *"@inflight_max[r0]: "* ]]
+	[[ "$output" == *"@errors[r0]: 0"* ]]
+}
+
+@test "bpftrace recipe: rotations and emergency mode as they happen" {
+	log_fs
+	lcreate
+	bt 'tracepoint:mars:log_rotate {
+	printf("%s: logfile %d -> %d, reason %d, error %d\n", args->res, args->old_seq,
+	       args->new_seq, args->reason, args->error);
+}
+tracepoint:mars:emergency {
+	printf("%s: emergency enter=%d (%s), log fs %d MiB free, error %d\n", args->res,
+	       args->enter, args->reason, args->free_bytes / 1048576, args->error);
+}' "$MARSCTL log rotate r0
+$MARSCTL log emergency r0 enter
+$MARSCTL log emergency r0 leave"
+	[[ "$output" == *"r0: logfile 1 -> 2, reason 1, error 0"* ]]
+	[[ "$output" == *"r0: emergency enter=1 (requested), log fs "*" MiB free, error 0"* ]]
+	[[ "$output" == *"r0: logfile 2 -> 4, reason 3, error 0"* ]]
+	[[ "$output" == *"r0: emergency enter=0 (requested), log fs "*" MiB free, error 0"* ]]
+}
+
+@test "bpftrace recipe: replay at create, per record and in sum" {
+	log_fs
+	lcreate
+	dd if=/dev/urandom of=/dev/mars/r0 bs=64k count=8 oflag=direct,dsync status=none
+	crash_image "$BATS_TEST_TMPDIR/img"
+	restore_image "$BATS_TEST_TMPDIR/img"
+	bt 'tracepoint:mars:replay {
+	@records[args->res, args->type] = count();
+	@replay_us[args->res] = hist(args->latency_ns / 1000);
+}
+tracepoint:mars:replay_done {
+	printf("%s: %d records, %d bytes from %d file(s) in %d ms, log ends at %d:%d, error %d\n",
+	       args->res, args->records, args->bytes, args->files, args->latency_ns / 1000000,
+	       args->end_seq, args->end_off, args->error);
+}' "$MARSCTL --host $H dev create r0 --data $DATA --io bio --log-dir $LOGMNT"
+	[[ "$output" == *"@records[r0, 1]: 8"* ]]
+	[[ "$output" == *"r0: 8 records, 524288 bytes from 1 file(s) in "*" ms, log ends at 1:"*", error 0"* ]]
 }
 
 # st ARGS: marsctl on a store where this host is a member of r0 (for status).
