@@ -12,8 +12,10 @@
 
 #include <linux/err.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #include "mars.h"
+#include "mars_trace.h"
 
 const struct mars_brick_type *mars_backend_type(u32 backend)
 {
@@ -46,6 +48,9 @@ struct mars_brick *mars_brick_new(const struct mars_brick_type *type,
 	b->type = type;
 	kref_init(&b->kref);
 	b->aspect_off = aspect_off;
+	if (args->name)
+		strscpy(b->res, args->name, sizeof(b->res));
+	b->res_id = args->res_id;
 	if (lower) {
 		kref_get(&lower->kref);
 		b->lower = lower;
@@ -77,4 +82,22 @@ static void mars_brick_release(struct kref *kref)
 void mars_brick_put(struct mars_brick *b)
 {
 	kref_put(&b->kref, mars_brick_release);
+}
+
+u64 mars_brick_start(struct mars_brick *b, const struct mref *m)
+{
+	int inflight = atomic_inc_return(&b->inflight);
+
+	trace_req_submit(b->res, b->res_id, b->type->slot, m->op, m->flags, m->pos, m->len,
+			 inflight);
+	return ktime_get_ns();
+}
+
+void mars_brick_done(struct mars_brick *b, const struct mref *m, int err, u64 start_ns)
+{
+	u64 lat = ktime_get_ns() - start_ns;
+
+	atomic_dec(&b->inflight);
+	trace_req_done(b->res, b->res_id, b->type->slot, m->op, m->pos, m->len, lat, err);
+	mars_stat_lat(b->res_id, b->type->slot, m->op, lat);
 }

@@ -75,6 +75,7 @@ struct mars_aio_aspect {
 	struct mref *m;			/* the request this aspect belongs to */
 	atomic_t ref;			/* while a kiocb is submitted: submitter + completion */
 	long ret;			/* result of the kiocb: bytes or -errno */
+	u64 start_ns;			/* mars_brick_start() */
 };
 
 static struct mars_aio_brick *to_aio_brick(struct mars_brick *b)
@@ -90,6 +91,7 @@ static void mars_aio_done(struct mars_aio_aspect *a, int err)
 	/* Before endio: the node lives in the request, which then is not ours. */
 	if (mref_is_write(m))
 		mars_overlap_end(&a->ab->overlap, &a->ovl);
+	mars_brick_done(&a->ab->brick, m, err, a->start_ns);
 	m->endio(m, err);
 }
 
@@ -219,6 +221,7 @@ static void mars_aio_submit(struct mars_brick *b, struct mref *m)
 
 	a->ab = ab;
 	a->m = m;
+	a->start_ns = mars_brick_start(b, m);
 	INIT_WORK(&a->work, mars_aio_work);
 	/*
 	 * Begin here, not in the work item: work items may run in any order, the
@@ -268,6 +271,7 @@ static void mars_aio_dtr(struct mars_brick *b)
 
 const struct mars_brick_type mars_aio_type = {
 	.name		= "aio",
+	.slot		= MARS_SLOT_DATA,
 	.brick_size	= sizeof(struct mars_aio_brick),
 	.aspect_size	= sizeof(struct mars_aio_aspect),
 	.ctr		= mars_aio_ctr,

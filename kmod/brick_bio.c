@@ -56,6 +56,7 @@ struct mars_bio_aspect {
 	struct mref *m;
 	atomic_t pending;		/* bios in flight, +1 while submitting */
 	int error;			/* first error, 0 if none */
+	u64 start_ns;			/* mars_brick_start() */
 };
 
 static struct mars_bio_brick *to_bio_brick(struct mars_brick *b)
@@ -71,6 +72,7 @@ static void mars_bio_put_pending(struct mars_bio_aspect *a)
 		return;
 	if (mref_is_write(m))
 		mars_overlap_end(&a->bb->overlap, &a->ovl);
+	mars_brick_done(&a->bb->brick, m, a->error, a->start_ns);
 	m->endio(m, a->error);
 }
 
@@ -215,6 +217,7 @@ static void mars_bio_submit(struct mars_brick *b, struct mref *m)
 
 	a->bb = bb;
 	a->m = m;
+	a->start_ns = mars_brick_start(b, m);
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&bb->overlap, &a->ovl, m, mars_bio_start_waiting))
 		return;	/* started by the end of the earlier overlapping write */
@@ -284,6 +287,7 @@ static void mars_bio_dtr(struct mars_brick *b)
 
 const struct mars_brick_type mars_bio_type = {
 	.name		= "bio",
+	.slot		= MARS_SLOT_DATA,
 	.brick_size	= sizeof(struct mars_bio_brick),
 	.aspect_size	= sizeof(struct mars_bio_aspect),
 	.ctr		= mars_bio_ctr,

@@ -72,6 +72,7 @@ struct mars_sio_aspect {
 	struct mars_overlap_node ovl;	/* writes only */
 	struct mars_sio_brick *sb;	/* our brick, for the start callback */
 	struct mref *m;			/* the request this aspect belongs to */
+	u64 start_ns;			/* mars_brick_start() */
 };
 
 static struct mars_sio_brick *to_sio_brick(struct mars_brick *b)
@@ -131,6 +132,7 @@ static void mars_sio_do(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
 	 */
 	if (mref_is_write(m))
 		mars_overlap_end(&sb->overlap, &a->ovl);
+	mars_brick_done(&sb->brick, m, err, a->start_ns);
 	m->endio(m, err);
 }
 
@@ -230,6 +232,7 @@ static void mars_sio_submit(struct mars_brick *b, struct mref *m)
 
 	a->sb = sb;
 	a->m = m;
+	a->start_ns = mars_brick_start(b, m);
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&sb->overlap, &a->ovl, m, mars_sio_start_waiting))
 		return;	/* queued when the earlier overlapping writes ended */
@@ -292,6 +295,7 @@ static void mars_sio_dtr(struct mars_brick *b)
 
 const struct mars_brick_type mars_sio_type = {
 	.name		= "sio",
+	.slot		= MARS_SLOT_DATA,
 	.brick_size	= sizeof(struct mars_sio_brick),
 	.aspect_size	= sizeof(struct mars_sio_aspect),
 	.ctr		= mars_sio_ctr,

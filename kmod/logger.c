@@ -2737,6 +2737,7 @@ void mars_logger_replay_info(struct mars_brick *b, struct mars_ioc_dev_create2 *
 
 const struct mars_brick_type mars_logger_type = {
 	.name		= "logger",
+	.slot		= MARS_SLOT_LOGGER,
 	.brick_size	= sizeof(struct mars_logger),
 	.aspect_size	= sizeof(u64),
 	.ctr		= mars_logger_ctr,

@@ -427,6 +427,25 @@ void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns)
 	rcu_read_unlock();
 }
 
+/* The latency of one request of brick @slot (mars_brick_done). */
+void mars_stat_lat(u32 res_id, u16 slot, u32 op, u64 lat_ns)
+{
+	struct mars_lat_key key = {
+		.res_id = res_id,
+		.slot = slot,
+		.op = op,
+	};
+	struct bpf_map *map;
+
+	if (!READ_ONCE(mars_lat_on))
+		return;
+	rcu_read_lock();
+	map = rcu_dereference(mars_maps[MARS_MAP_LAT]);
+	if (map)
+		mars_lat_add(map, &key, lat_ns);
+	rcu_read_unlock();
+}
+
 /*
  * Zero the counters of slot @res_id in the maps of @kinds (BIT(MARS_MAP_IO),
  * BIT(MARS_MAP_LAT)). Process context: at create before the resource can do IO,

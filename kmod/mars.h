@@ -101,6 +101,7 @@ struct mars_brick_args;
 
 struct mars_brick_type {
 	const char *name;
+	u16 slot;			/* MARS_SLOT_*: in tracepoints and mars_lat */
 	size_t brick_size;		/* bytes of the type's brick struct */
 	size_t aspect_size;		/* bytes of per-request state */
 	int (*ctr)(struct mars_brick *b, const struct mars_brick_args *args, char *err);
@@ -170,7 +171,21 @@ struct mars_brick {
 	struct mars_brick *lower;	/* the brick our input is connected to, or NULL */
 	size_t aspect_off;		/* offset of our aspect in a request allocation */
 	struct mars_backing_info info;	/* backends: filled by ctr */
+	/* For tracepoints and mars_lat (mars_brick_start/done): set by mars_brick_new. */
+	char res[MARS_NAME_MAX];	/* resource name */
+	u32 res_id;			/* slot in the per-resource maps */
+	atomic_t inflight;		/* requests between start and done */
 };
+
+/*
+ * A backend calls mars_brick_start() when a request reaches it (->submit) and
+ * mars_brick_done() right before it completes the request (m->endio), with the
+ * time start returned: that fires mars:req_submit and mars:req_done with the
+ * brick's slot and adds the latency (ordering waits included) to mars_lat.
+ * Any context; cheap when nothing traces and lat_hist is off.
+ */
+u64 mars_brick_start(struct mars_brick *b, const struct mref *m);
+void mars_brick_done(struct mars_brick *b, const struct mref *m, int err, u64 start_ns);
 
 static inline void *mref_aspect(struct mref *m, const struct mars_brick *b)
 {
@@ -308,6 +323,7 @@ u64 mars_maps_gen(void);
 u64 mars_stat_drops(void);
 void mars_stat_submit(u32 res_id, const struct mref *m);
 void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
+void mars_stat_lat(u32 res_id, u16 slot, u32 op, u64 lat_ns);
 void mars_stat_res_reset(u32 res_id, u32 kinds);
 #define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
 bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);

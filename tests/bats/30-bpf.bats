@@ -117,11 +117,15 @@ PY
 	[ "$(jq '.[0].io.flushes' <<<"$output")" = 5 ]
 	[ "$(jq '.[0].io.reads >= 3' <<<"$output")" = true ]
 	[ "$(jq '.[0].io.write_errors' <<<"$output")" = 0 ]
-	[ "$(jq '.[0].latency[] | select(.op == "write") | .count' <<<"$output")" = 37 ]
-	[ "$(jq '.[0].latency[] | select(.op == "flush") | .count' <<<"$output")" = 5 ]
-	[ "$(jq '.[0].latency[] | select(.op == "write") | .log2_buckets | add' <<<"$output")" = 37 ]
+	[ "$(jq '.[0].latency[] | select(.slot == "if" and .op == "write") | .count' <<<"$output")" = 37 ]
+	[ "$(jq '.[0].latency[] | select(.slot == "if" and .op == "flush") | .count' <<<"$output")" = 5 ]
+	[ "$(jq '.[0].latency[] | select(.slot == "if" and .op == "write") | .log2_buckets | add' <<<"$output")" = 37 ]
+	# The data backend (sio, no logger) serves each of them once: its own slot.
+	[ "$(jq '.[0].latency[] | select(.slot == "data" and .op == "write") | .count' <<<"$output")" = 37 ]
+	[ "$(jq '.[0].latency[] | select(.slot == "data" and .op == "flush") | .count' <<<"$output")" = 5 ]
 	run "$MARSCTL" stats --latency r0
 	[[ "$output" == *"if write: 37 requests"* ]]
+	[[ "$output" == *"data write: 37 requests"* ]]
 }
 
 @test "marsctl tune changes the sio pool live; the per-resource value wins, default restores" {
@@ -220,6 +224,8 @@ PY
 	echo "$output"
 	[[ "$output" == *"res: res=r1 res_id=1 action=0 error=0"* ]]
 	[[ "$output" == *"req_done: res=r1 res_id=1 slot=0 op=1 pos=0 len=4096 latency_ns="* ]]
+	# the same write in the data backend (slot 2), done before the if brick's
+	[[ "$output" == *"req_done: res=r1 res_id=1 slot=2 op=1 pos=0 len=4096 latency_ns="* ]]
 	[[ "$output" == *"res: res=r1 res_id=1 action=1 error=0"* ]]
 }
 
