@@ -60,6 +60,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/fadvise.h>
 #include <linux/fs.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/kthread.h>
@@ -1885,7 +1886,11 @@ int mars_logger_rotate(struct mars_brick *b, u64 *old_seq, u64 *old_end, u64 *ne
 struct lg_rfile {
 	struct file *f;
 	u64 size;
+	u64 ra_end;		/* read-ahead asked for up to here */
 };
+
+/* Read-ahead of a logfile being scanned: windows of this size, one ahead. */
+#define LG_RA_WINDOW	(8ULL << 20)
 
 static int lg_replay_read(void *ctx, u64 off, void *buf, u32 len)
 {
@@ -1895,6 +1900,19 @@ static int lg_replay_read(void *ctx, u64 off, void *buf, u32 len)
 
 	/* The decoder cannot yield (no kernel API there): long scans yield here. */
 	cond_resched();
+	/*
+	 * Scans read records in file order from a cold page cache (after a
+	 * crash): ask for the next window in large requests instead of relying on
+	 * the small read-ahead of single records. At most one window ahead, so
+	 * the page cache holds little more than we read; advice only, errors
+	 * ignored (the read below reports real ones).
+	 */
+	if (off + len + LG_RA_WINDOW > rf->ra_end && rf->ra_end < rf->size) {
+		u64 from = max(rf->ra_end, off);
+
+		vfs_fadvise(rf->f, from, LG_RA_WINDOW, POSIX_FADV_WILLNEED);
+		rf->ra_end = from + LG_RA_WINDOW;
+	}
 	while (len) {
 		n = kernel_read(rf->f, buf, len, &pos);
 		if (n < 0)
@@ -2073,6 +2091,7 @@ static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, cha
 		return ret;
 	}
 	rf->size = st.size;
+	rf->ra_end = 0;
 	return 0;
 }
 
