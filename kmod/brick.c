@@ -93,9 +93,11 @@ u64 mars_brick_start(struct mars_brick *b, const struct mref *m)
 	return ktime_get_ns();
 }
 
-void mars_brick_done(struct mars_brick *b, const struct mref *m, int err, u64 start_ns)
+void mars_brick_done(struct mars_brick *b, struct mref *m, int err, u64 start_ns)
 {
-	u64 lat = ktime_get_ns() - start_ns;
+	u64 now = ktime_get_ns(), lat = now - start_ns;
+
+	m->done_ns = now;
 
 	atomic_dec(&b->inflight);
 	trace_req_done(b->res, b->res_id, b->type->slot, m->op, m->pos, m->len, lat, err);

@@ -8,18 +8,31 @@
  * reports). On a filesystem without direct IO it is opened buffered instead and
  * reads and writes become blocking calls in the workqueue (logged at creation).
  *
- * Flow: ->submit queues a work item (in the request's aspect) on the brick's
- * workqueue "mars_aio/<name>" (unbound, WQ_MEM_RECLAIM so it makes progress under
- * memory pressure). The work item starts the IO in process context:
+ * Flow: a direct READ or WRITE from the if brick (MREF_F_TASK), outside
+ * submit_bio() of the layer above, is started right in ->submit, with our own
+ * plug in place of the caller's (mars_direct_begin() in mars.h). Everything else
+ * queues a work item (in the request's aspect) on the brick's workqueue
+ * "mars_aio/<name>" (unbound, WQ_MEM_RECLAIM so it makes progress under memory
+ * pressure), which starts the IO in process context. Inside submit_bio() the
+ * filesystem's direct IO could wait for its own bios still queued in
+ * current->bio_list (inode_dio_wait) or for a bio pool without rescuer, hence the
+ * work item there.
  *  - READ/WRITE: a kiocb in the aspect, IOCB_DIRECT, ki_complete set, over an
  *    iov_iter of the request's pages (no copy), through ->read_iter/->write_iter,
- *    as loop does. The call usually returns -EIOCBQUEUED and the work item is
+ *    as loop does. The call usually returns -EIOCBQUEUED and the submitter is
  *    done: many requests are in flight at once, bounded only by the queue depth
  *    of the brick above. The completion (often in interrupt context) completes
  *    the request.
  *  - FLUSH: a group-committed fsync (file.c), blocking in the work item.
  *  - DISCARD, WRITE_ZEROES: fallocate, blocking in the work item.
  * Work items run with memalloc_noio set (no reclaim IO while we hold a request).
+ *
+ * Depth: at most aio_depth requests (a live tunable, MARS_TUN_AIO_DEPTH_*) are
+ * started and not completed at once; the rest wait in a FIFO list and are
+ * started from the workqueue as earlier ones complete, or at once when the depth
+ * grows. The fast path is one atomic increment; the list and its lock are only
+ * touched when the depth is reached (see mars_aio_kick() for why no wakeup is
+ * lost). The if brick above bounds the requests that can wait (its tags).
  *
  * Ordering: requests run concurrently and complete in any order, except that
  * writes (WRITE, DISCARD, WRITE_ZEROES) to overlapping byte ranges reach the
@@ -63,6 +76,10 @@ struct mars_aio_brick {
 	struct mars_overlap overlap;	/* writes begun and not ended */
 	struct workqueue_struct *wq;	/* runs mars_aio_aspect.work */
 	bool direct;			/* backing opened O_DIRECT: reads/writes async */
+	atomic_t inflight;		/* admitted and not completed */
+	u32 depth;			/* aio_depth: admitted at most */
+	spinlock_t wait_lock;		/* waiting; taken in any context (irqsave) */
+	struct list_head waiting;	/* not admitted yet, oldest first */
 	bool freeze_protect;		/* regular file: writes hold sb freeze protection */
 };
 
@@ -71,6 +88,7 @@ struct mars_aio_aspect {
 	struct work_struct work;	/* starts the request in process context */
 	struct kiocb iocb;		/* reads and writes on a direct backing */
 	struct mars_overlap_node ovl;	/* writes only */
+	struct list_head wait;		/* in waiting while not admitted */
 	struct mars_aio_brick *ab;	/* our brick, for work and callbacks */
 	struct mref *m;			/* the request this aspect belongs to */
 	atomic_t ref;			/* while a kiocb is submitted: submitter + completion */
@@ -83,10 +101,19 @@ static struct mars_aio_brick *to_aio_brick(struct mars_brick *b)
 	return container_of(b, struct mars_aio_brick, brick);
 }
 
+static void mars_aio_kick(struct mars_aio_brick *ab);
+
 /* Complete @a. Any context, hardirq included. */
 static void mars_aio_done(struct mars_aio_aspect *a, int err)
 {
+	struct mars_aio_brick *ab = a->ab;
 	struct mref *m = a->m;
+
+	/* Our slot is free: a waiting request may start (a is still ours here). */
+	atomic_dec(&ab->inflight);
+	smp_mb__after_atomic();	/* the decrement before the look at waiting */
+	if (!list_empty_careful(&ab->waiting))
+		mars_aio_kick(ab);
 
 	/* Before endio: the node lives in the request, which then is not ours. */
 	if (mref_is_write(m))
@@ -205,13 +232,58 @@ out:
 	memalloc_noio_restore(noio);
 }
 
+/*
+ * Admit waiting requests while the depth allows, oldest first; they start from
+ * the workqueue (we may be in a completion's interrupt context). Any context.
+ *
+ * No request is left waiting with a free slot: a submitter that finds the depth
+ * reached adds itself to the list and then kicks, under the lock; a completion
+ * frees its slot (atomic_dec, full barrier) and then looks at the list. Either
+ * the completion sees the new entry and kicks, or the submitter's kick, which
+ * runs later, sees the freed slot.
+ */
+static void mars_aio_kick(struct mars_aio_brick *ab)
+{
+	struct mars_aio_aspect *a;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ab->wait_lock, flags);
+	while (!list_empty(&ab->waiting)) {
+		if (atomic_inc_return(&ab->inflight) > READ_ONCE(ab->depth)) {
+			atomic_dec(&ab->inflight);
+			break;
+		}
+		a = list_first_entry(&ab->waiting, struct mars_aio_aspect, wait);
+		list_del_init(&a->wait);
+		queue_work(ab->wq, &a->work);
+	}
+	spin_unlock_irqrestore(&ab->wait_lock, flags);
+}
+
+/* Take a slot for @a (true), or put it on the waiting list (false). Any context. */
+static bool mars_aio_admit(struct mars_aio_aspect *a)
+{
+	struct mars_aio_brick *ab = a->ab;
+	unsigned long flags;
+
+	if (atomic_inc_return(&ab->inflight) <= READ_ONCE(ab->depth))
+		return true;
+	atomic_dec(&ab->inflight);
+	spin_lock_irqsave(&ab->wait_lock, flags);
+	list_add_tail(&a->wait, &ab->waiting);
+	spin_unlock_irqrestore(&ab->wait_lock, flags);
+	mars_aio_kick(ab);	/* a slot may have been freed meanwhile */
+	return false;
+}
+
 /* Start callback of a write that waited for earlier overlapping writes. */
 static void mars_aio_start_waiting(struct mars_overlap_node *n)
 {
 	struct mars_aio_aspect *a = container_of(n, struct mars_aio_aspect, ovl);
 
 	/* Maybe in interrupt context (the end of the earlier write): only queue. */
-	queue_work(a->ab->wq, &a->work);
+	if (mars_aio_admit(a))
+		queue_work(a->ab->wq, &a->work);
 }
 
 static void mars_aio_submit(struct mars_brick *b, struct mref *m)
@@ -230,6 +302,22 @@ static void mars_aio_submit(struct mars_brick *b, struct mref *m)
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&ab->overlap, &a->ovl, m, mars_aio_start_waiting))
 		return;	/* queued when the earlier overlapping writes ended */
+	if (!mars_aio_admit(a))
+		return;	/* queued when a slot is free */
+	/*
+	 * A direct read or write may start here (see mars_direct_begin()); it
+	 * returns once the kiocb is queued. Everything else blocks (fsync,
+	 * fallocate, buffered IO) and goes to the workqueue.
+	 */
+	if (ab->direct && (m->op == MREF_READ || m->op == MREF_WRITE) &&
+	    mars_direct_ok(m, false)) {
+		struct mars_direct d;
+
+		mars_direct_begin(&d);
+		mars_aio_rw(a);
+		mars_direct_end(&d);
+		return;
+	}
 	queue_work(ab->wq, &a->work);
 }
 
@@ -240,6 +328,10 @@ static int mars_aio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	int ret;
 
 	mars_overlap_init(&ab->overlap);
+	atomic_set(&ab->inflight, 0);
+	ab->depth = MARS_TUN_AIO_DEPTH_DEF;	/* until the publisher applies the tunables */
+	spin_lock_init(&ab->wait_lock);
+	INIT_LIST_HEAD(&ab->waiting);
 	ret = mars_file_open(&ab->fb, &b->info, args->path, true, err);
 	if (ret)
 		return ret;
@@ -269,6 +361,18 @@ static void mars_aio_dtr(struct mars_brick *b)
 	mars_file_close(&ab->fb);
 }
 
+/* aio_depth changed: a larger depth admits waiting requests at once. */
+static void mars_aio_set_tun(struct mars_brick *b, const struct mars_tun *eff)
+{
+	struct mars_aio_brick *ab = to_aio_brick(b);
+	u32 depth = clamp_t(u32, eff->aio_depth, MARS_TUN_AIO_DEPTH_MIN, MARS_TUN_AIO_DEPTH_MAX);
+
+	if (READ_ONCE(ab->depth) == depth)
+		return;
+	WRITE_ONCE(ab->depth, depth);
+	mars_aio_kick(ab);
+}
+
 const struct mars_brick_type mars_aio_type = {
 	.name		= "aio",
 	.slot		= MARS_SLOT_DATA,
@@ -277,4 +381,5 @@ const struct mars_brick_type mars_aio_type = {
 	.ctr		= mars_aio_ctr,
 	.dtr		= mars_aio_dtr,
 	.submit		= mars_aio_submit,
+	.set_tun	= mars_aio_set_tun,
 };

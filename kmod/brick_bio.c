@@ -20,13 +20,16 @@
  * Overlapping writes in flight at the same time are ordered by the overlap
  * helper, like the other backends, so the device holds the last one submitted.
  *
- * Threads: submission runs in a work item of the brick's workqueue
- * (WQ_MEM_RECLAIM), never in the caller's context: the if brick's queue_rq may run
- * inside submit_bio() of the layer above (with current->bio_list set and a plug
- * being flushed), where allocating and submitting new bios can deadlock or
- * re-enter the plug, and a write released by the overlap helper is started from
- * the completion (interrupt) context of the write it waited for. Bios come from
- * the brick's own bio set, so one device cannot exhaust another's reserve.
+ * Threads: a request from the if brick (MREF_F_TASK) is started right in its
+ * queue_rq, with a plug of our own in place of the caller's (mars_direct_begin()
+ * in mars.h says why the caller's plug must not see our bios). Inside submit_bio()
+ * of the layer above (current->bio_list set) our bios are only queued there and
+ * sent when that call unwinds, as for any stacking driver; they come from the
+ * brick's own bio set, which has a rescuer, so a bio waiting in that list cannot
+ * starve the next allocation. Everything else is started from a work item of the
+ * brick's workqueue (WQ_MEM_RECLAIM): requests from the logger's threads, and a
+ * write released by the overlap helper, which runs in the completion (interrupt)
+ * context of the write it waited for. One device cannot exhaust another's reserve.
  * Completion runs in the lower device's completion context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -221,6 +224,15 @@ static void mars_bio_submit(struct mars_brick *b, struct mref *m)
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&bb->overlap, &a->ovl, m, mars_bio_start_waiting))
 		return;	/* started by the end of the earlier overlapping write */
+	if (mars_direct_ok(m, true)) {
+		struct mars_direct d;
+
+		/* Our bios come from a bio set with a rescuer: bio_list is fine. */
+		mars_direct_begin(&d);
+		mars_bio_start(a);
+		mars_direct_end(&d);
+		return;
+	}
 	mars_bio_queue(a);
 }
 

@@ -79,7 +79,7 @@ struct mars_if_cmd {
 	struct mref m;
 	struct bio_vec *bvec_alloc;	/* owned copy of the bvecs, or NULL */
 	blk_status_t status;		/* result, set before completion */
-	u64 start_ns;			/* ktime_get_ns() at submit */
+	u64 start_ns;			/* ktime_get_ns() at creation (or submit) */
 };
 
 /* Where the backend's aspect starts in the PDU. */
@@ -105,7 +105,7 @@ static void mars_if_endio(struct mref *m, int err)
 	struct mars_if_cmd *cmd = container_of(m, struct mars_if_cmd, m);
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct mars_if *ifb = rq->q->queuedata;
-	u64 lat = ktime_get_ns() - cmd->start_ns;
+	u64 lat = (m->done_ns ?: ktime_get_ns()) - cmd->start_ns;
 
 	trace_req_done(ifb->name, ifb->res_id, MARS_SLOT_IF, m->op, m->pos, m->len,
 		       lat, err);
@@ -210,6 +210,8 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 		m->flags |= MREF_F_FUA;
 	if (m->op == MREF_WRITE_ZEROES && (rq->cmd_flags & REQ_NOUNMAP))
 		m->flags |= MREF_F_NOUNMAP;
+	/* BLK_MQ_F_BLOCKING: we are in process context and may sleep. */
+	m->flags |= MREF_F_TASK;
 
 	if (m->op == MREF_READ || m->op == MREF_WRITE) {
 		sts = mars_if_map_data(rq, cmd);
@@ -222,7 +224,11 @@ static blk_status_t mars_if_queue_rq(struct blk_mq_hw_ctx *hctx,
 	atomic64_add(m->len, &ifb->inflight_bytes);
 	trace_req_submit(ifb->name, ifb->res_id, MARS_SLOT_IF, m->op, m->flags, m->pos,
 			 m->len, atomic64_inc_return(&ifb->inflight_reqs));
-	cmd->start_ns = ktime_get_ns();
+	/*
+	 * Latency is counted from the request's creation: blk-mq stamped it
+	 * already when it keeps disk statistics (iostats), else we do.
+	 */
+	cmd->start_ns = rq->start_time_ns ?: ktime_get_ns();
 	ifb->lower->type->submit(ifb->lower, m);
 	return BLK_STS_OK;
 }

@@ -518,6 +518,8 @@ static void mars_dev_apply_tun(struct mars_dev *d, const struct mars_tun *geff)
 	}
 	if (!type->set_threads)
 		d->eff.sio_threads = 0;	/* no pool: say so in the state */
+	if (type->set_tun)
+		type->set_tun(d->data, &d->eff);
 	if (d->logger)
 		mars_logger_set_tun(d->logger, &d->eff);
 }

@@ -421,7 +421,8 @@ static void lg_pass(struct mars_logger *lg, struct mref *m)
 	io->m.pos = m->pos;
 	io->m.len = m->len;
 	io->m.op = m->op;
-	io->m.flags = m->flags;
+	/* Maybe sent from a logger thread: never MREF_F_TASK. */
+	io->m.flags = m->flags & ~MREF_F_TASK;
 	io->m.ioprio = m->ioprio;
 	io->m.bvec = m->bvec;
 	io->m.nr_bvec = m->nr_bvec;

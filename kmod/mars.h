@@ -34,9 +34,12 @@
 #ifndef MARS_H
 #define MARS_H
 
+#include <linux/blkdev.h>
 #include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/mars.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/types.h>
 
 /* Reported by MARS_IOC_VERSION and modinfo. */
@@ -63,6 +66,13 @@ enum mref_op {
 /* Request flags. */
 #define MREF_F_FUA	BIT(0)	/* any writing op: durable on the backing when it completes */
 #define MREF_F_NOUNMAP	BIT(1)	/* WRITE_ZEROES: keep the blocks allocated */
+/*
+ * Submitted from the if brick's queue_rq: process context, no lock held, may
+ * sleep. A backend may then start the IO right there (mars_direct_begin()) instead
+ * of handing it to a worker. Only for the brick the if brick talks to: a brick
+ * that passes a request on from another context must clear it.
+ */
+#define MREF_F_TASK	BIT(2)
 
 /*
  * A request. pos/len/op/flags/bvec are set by the creator and read-only below it.
@@ -79,6 +89,13 @@ struct mref {
 	unsigned int nr_bvec;
 	unsigned int bvec_offset;	/* bytes into bvec[0] */
 	/*
+	 * ktime_get_ns() at completion if the completing brick read the clock
+	 * anyway (mars_brick_done()), else 0: the brick above reuses it instead
+	 * of reading the clock again (a clock read is an emulated HPET access in
+	 * some VMs, a visible cost per request).
+	 */
+	u64 done_ns;
+	/*
 	 * Completion: called once, from any context (hardirq included), with 0 or
 	 * -errno. After it returns the callee may not touch the request.
 	 */
@@ -92,10 +109,13 @@ struct mref {
  *	 with a one-line human message in @err (size MARS_ERRMSG_MAX). May sleep.
  * @dtr: tear down; called only after every request submitted to @b completed.
  * @submit: start @m. Never fails synchronously: errors complete @m with -errno.
- *	 Called in process context (the if brick's queue is BLK_MQ_F_BLOCKING): it
- *	 may allocate with GFP_NOIO, but must not wait for IO to complete.
+ *	 Called in process context (the if brick's queue is BLK_MQ_F_BLOCKING, the
+ *	 logger's threads): it may allocate with GFP_NOIO, but must not wait for IO
+ *	 to complete. With MREF_F_TASK it may start the IO itself (mars_direct_*).
  * @set_threads: optional; resize a thread pool (sio). Returns 0 or -errno.
  * @get_threads: optional; the number of threads running now.
+ * @set_tun: optional; take the resource's effective tunables (the publisher
+ *	 calls it on every change, under mars_devs_lock; must not sleep long).
  */
 struct mars_brick_args;
 
@@ -109,6 +129,7 @@ struct mars_brick_type {
 	void (*submit)(struct mars_brick *b, struct mref *m);
 	int (*set_threads)(struct mars_brick *b, unsigned int n);
 	unsigned int (*get_threads)(struct mars_brick *b);
+	void (*set_tun)(struct mars_brick *b, const struct mars_tun *eff);
 };
 
 /*
@@ -185,7 +206,54 @@ struct mars_brick {
  * Any context; cheap when nothing traces and lat_hist is off.
  */
 u64 mars_brick_start(struct mars_brick *b, const struct mref *m);
-void mars_brick_done(struct mars_brick *b, const struct mref *m, int err, u64 start_ns);
+void mars_brick_done(struct mars_brick *b, struct mref *m, int err, u64 start_ns);
+
+/*
+ * Starting IO in the submitter's context (a request with MREF_F_TASK).
+ *
+ * The if brick's queue_rq often runs inside the flush of the writer's plug
+ * (blk_finish_plug() in blkdev_write_iter(), under the upper queue's dispatch
+ * SRCU). A bio submitted from there to a blk-mq device below would join that
+ * plug and be issued by the same flush loop under the upper queue's protection
+ * instead of the lower one's. So between mars_direct_begin() and
+ * mars_direct_end() current->plug is our own plug: the bios of this request are
+ * batched there and issued by blk_finish_plug() through the lower queue's own
+ * dispatch path. The upper plug is put back untouched (the flush loop popped our
+ * request from it already and goes on with the rest after we return).
+ *
+ * If queue_rq runs inside submit_bio() (current->bio_list set: direct issue
+ * without a plug), bios we submit are only queued there and sent after we
+ * return; that is safe for bios from a bio set with a rescuer (the bio backend)
+ * but not for a filesystem's direct IO, which may wait for its own earlier bios
+ * (inode_dio_wait) or allocate from a pool without rescuer: mars_direct_ok()
+ * tells a backend which case it is in. Also sets memalloc_noio, as the
+ * backends' workers do.
+ */
+struct mars_direct {
+	struct blk_plug *saved;
+	struct blk_plug plug;
+	unsigned int noio;
+};
+
+static inline bool mars_direct_ok(const struct mref *m, bool bio_list_ok)
+{
+	return (m->flags & MREF_F_TASK) && (bio_list_ok || !current->bio_list);
+}
+
+static inline void mars_direct_begin(struct mars_direct *d)
+{
+	d->saved = current->plug;
+	current->plug = NULL;
+	blk_start_plug(&d->plug);
+	d->noio = memalloc_noio_save();
+}
+
+static inline void mars_direct_end(struct mars_direct *d)
+{
+	memalloc_noio_restore(d->noio);
+	blk_finish_plug(&d->plug);
+	current->plug = d->saved;
+}
 
 static inline void *mref_aspect(struct mref *m, const struct mars_brick *b)
 {

@@ -77,6 +77,9 @@ cleanup_test() {
 		case $m in "$BATS_TEST_TMPDIR"/*) umount "$m" || rc=1 ;; esac
 	done </proc/mounts
 	lw_remove || rc=1
+	if grep -q '^null_blk ' /proc/modules; then
+		rmmod null_blk || rc=1
+	fi
 	rm -f "$EXT4_MNT"/data-*
 	return "$rc"
 }
@@ -602,6 +605,58 @@ raw_refused() {
 	run timeout 300 tail --pid="$pid" -f /dev/null
 	wait "$pid" || { cat "$BATS_TEST_TMPDIR/fio.log"; false; }
 	[ "$(dev_field r0 sio_threads)" -eq 12 ]
+}
+
+# inflight_max DEV SECONDS: the most requests in flight on block device DEV
+# (/sys/block/*/inflight, reads + writes), sampled every 20 ms for SECONDS.
+inflight_max() {
+	local f=/sys/block/${1##*/}/inflight r w max=0 i
+	for ((i = 0; i < $2 * 50; i++)); do
+		read -r r w <"$f"
+		((r + w > max)) && max=$((r + w))
+		sleep 0.02
+	done
+	echo "$max"
+}
+
+# aio_depth_run DEV DEPTH: tune r0's aio_depth, then the most reads in flight on
+# DEV while fio reads at queue depth 32.
+aio_depth_run() {
+	local pid max
+	"$MARSCTL" tune r0 "aio_depth=$2" >&2 || return 1
+	for _ in $(seq 50); do
+		[ "$("$MARSCTL" --json tune r0 | jq -r .effective.aio_depth)" = "$2" ] && break
+		sleep 0.1
+	done
+	fio --name=depth --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
+		--rw=randread --bs=4k --size=16M --time_based --runtime=4 >/dev/null &
+	pid=$!
+	sleep 1
+	max=$(inflight_max "$1" 2)
+	wait "$pid" || return 1
+	echo "$max"
+}
+
+@test "aio: aio_depth bounds the requests in flight at the backing, changed live" {
+	local max2 max16 max
+	# A blk-mq device completing every request after 20 ms (null_blk's timer
+	# mode), so each request the aio brick started shows in its inflight count.
+	# (dm-delay counts a bio only once its delay is over.)
+	grep -q '^null_blk ' /proc/modules && rmmod null_blk
+	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=2 completion_nsec=20000000 \
+		gb=1 bs=4096 hw_queue_depth=128 || skip "null_blk module not available"
+	[ -b /dev/nullb0 ]
+	dev_create r0 /dev/nullb0 aio
+	"$MARSCTL" maps attach
+	max2=$(aio_depth_run /dev/nullb0 2)
+	max16=$(aio_depth_run /dev/nullb0 16)
+	# back to the default (128): fio's queue depth (32) decides again
+	max=$(aio_depth_run /dev/nullb0 128)
+	echo "most reads in flight below mars: $max2 at aio_depth=2, $max16 at 16, $max at 128" |
+		tap_note
+	[ "$max2" -ge 1 ] && [ "$max2" -le 2 ]
+	[ "$max16" -gt 2 ] && [ "$max16" -le 16 ]
+	[ "$max" -gt 16 ]
 }
 
 @test "dev set --threads on a device without a thread pool is refused" {

@@ -82,16 +82,6 @@ lcreate() {
 	[ -b /dev/mars/r0 ]
 }
 
-# tap_note: stdin as TAP comments, shown for passing tests too (figures and
-# outputs that docs/observability.md quotes), and on stdout (shown on failure).
-tap_note() {
-	local l
-	while IFS= read -r l; do
-		echo "# $l"
-		echo "# $l" >&3
-	done
-}
-
 # bt PROGRAM COMMANDS: run bpftrace PROGRAM while a shell script of COMMANDS runs
 # (bpftrace -c takes no shell syntax, so the commands go into a script, run by sh:
 # the test's tmp folder may be noexec). The output also goes to the TAP stream

@@ -100,3 +100,13 @@ dm_dev() {
 	echo "no dm device $1" >&2
 	return 1
 }
+
+# tap_note: stdin as TAP comments, shown for passing tests too (figures and
+# outputs that docs/observability.md quotes), and on stdout (shown on failure).
+tap_note() {
+	local l
+	while IFS= read -r l; do
+		echo "# $l"
+		echo "# $l" >&3
+	done
+}
