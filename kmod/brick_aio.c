@@ -8,7 +8,8 @@
  * reports). On a filesystem without direct IO it is opened buffered instead and
  * reads and writes become blocking calls in the workqueue (logged at creation).
  *
- * Flow: a direct READ or WRITE from the if brick (MREF_F_TASK), outside
+ * Flow: a direct READ or WRITE from the if brick (MREF_F_TASK) to anything but
+ * a synchronous device (mars_direct_suits()), outside
  * submit_bio() of the layer above, is started right in ->submit, with our own
  * plug in place of the caller's (mars_direct_begin() in mars.h). Everything else
  * queues a work item (in the request's aspect) on the brick's workqueue
@@ -76,6 +77,7 @@ struct mars_aio_brick {
 	struct mars_overlap overlap;	/* writes begun and not ended */
 	struct workqueue_struct *wq;	/* runs mars_aio_aspect.work */
 	bool direct;			/* backing opened O_DIRECT: reads/writes async */
+	bool inline_ok;			/* not a synchronous device: start in queue_rq */
 	atomic_t inflight;		/* admitted and not completed */
 	u32 depth;			/* aio_depth: admitted at most */
 	spinlock_t wait_lock;		/* waiting; taken in any context (irqsave) */
@@ -309,7 +311,7 @@ static void mars_aio_submit(struct mars_brick *b, struct mref *m)
 	 * returns once the kiocb is queued. Everything else blocks (fsync,
 	 * fallocate, buffered IO) and goes to the workqueue.
 	 */
-	if (ab->direct && (m->op == MREF_READ || m->op == MREF_WRITE) &&
+	if (ab->direct && ab->inline_ok && (m->op == MREF_READ || m->op == MREF_WRITE) &&
 	    mars_direct_ok(m, false)) {
 		struct mars_direct d;
 
@@ -325,6 +327,7 @@ static int mars_aio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 			char *err)
 {
 	struct mars_aio_brick *ab = to_aio_brick(b);
+	struct inode *host;
 	int ret;
 
 	mars_overlap_init(&ab->overlap);
@@ -337,6 +340,9 @@ static int mars_aio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 		return ret;
 	ab->direct = ab->fb.file->f_flags & O_DIRECT;
 	ab->freeze_protect = S_ISREG(file_inode(ab->fb.file)->i_mode);
+	/* A device node's block device: its mapping's host, not the node's inode. */
+	host = ab->fb.file->f_mapping->host;
+	ab->inline_ok = mars_direct_suits(S_ISBLK(host->i_mode) ? I_BDEV(host) : NULL);
 
 	ab->wq = alloc_workqueue("mars_aio/%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
 				 args->name ? args->name : "");

@@ -20,7 +20,9 @@
  * Overlapping writes in flight at the same time are ordered by the overlap
  * helper, like the other backends, so the device holds the last one submitted.
  *
- * Threads: a request from the if brick (MREF_F_TASK) is started right in its
+ * Threads: unless the device is synchronous (mars_direct_suits(): a RAM disk
+ * and the like, where a worker pipelines the copy), a request from the if brick
+ * (MREF_F_TASK) is started right in its
  * queue_rq, with a plug of our own in place of the caller's (mars_direct_begin()
  * in mars.h says why the caller's plug must not see our bios). Inside submit_bio()
  * of the layer above (current->bio_list set) our bios are only queued there and
@@ -49,6 +51,7 @@ struct mars_bio_brick {
 	struct mars_overlap overlap;
 	struct bio_set bs;		/* our bios, with a mempool reserve */
 	struct workqueue_struct *wq;	/* submission context */
+	bool direct;			/* start requests from queue_rq inline */
 };
 
 /* Per-request state. */
@@ -224,7 +227,7 @@ static void mars_bio_submit(struct mars_brick *b, struct mref *m)
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&bb->overlap, &a->ovl, m, mars_bio_start_waiting))
 		return;	/* started by the end of the earlier overlapping write */
-	if (mars_direct_ok(m, true)) {
+	if (bb->direct && mars_direct_ok(m, true)) {
 		struct mars_direct d;
 
 		/* Our bios come from a bio set with a rescuer: bio_list is fine. */
@@ -258,6 +261,7 @@ static int mars_bio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 		return ret;
 	}
 	bb->bdev = bdev;
+	bb->direct = mars_direct_suits(bdev);
 	mars_overlap_init(&bb->overlap);
 	ret = bioset_init(&bb->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
 	if (ret) {

@@ -235,6 +235,21 @@ struct mars_direct {
 	unsigned int noio;
 };
 
+/*
+ * Whether a backend should start requests inline at all, for its backing device
+ * @bdev (NULL: a regular file). A synchronous device (RAM disk, zram, pmem: the
+ * kernel marks them by ->rw_page, as the swap code tests) does its whole work,
+ * the copy included, inside submit_bio(): started from queue_rq that work runs
+ * on the submitting CPU, one request after the other, while a worker pipelines
+ * it with the submitter on another CPU (measured: docs/performance.md). Any
+ * other device works in hardware or in its own threads, and a hop to a worker
+ * would only add a context switch per request.
+ */
+static inline bool mars_direct_suits(struct block_device *bdev)
+{
+	return !bdev || !bdev->bd_disk->fops->rw_page;
+}
+
 static inline bool mars_direct_ok(const struct mref *m, bool bio_list_ok)
 {
 	return (m->flags & MREF_F_TASK) && (bio_list_ok || !current->bio_list);
