@@ -144,6 +144,15 @@ struct lg_io {
 	struct bio_vec *own_bvec;	/* replay: owned bvec array */
 };
 
+/*
+ * The logger's state in a request from the brick above (the if brick's PDU, at
+ * brick.aspect_off): when the request entered the logger, for slot
+ * MARS_SLOT_LOGGER of mars_lat and the req_submit/req_done events.
+ */
+struct lg_aspect {
+	u64 start_ns;			/* mars_brick_start() */
+};
+
 /* A FLUSH waiting for the log. */
 struct lg_flush {
 	struct list_head list;
@@ -187,6 +196,7 @@ struct mars_logger {
 	wait_queue_head_t wbd_wq;
 	wait_queue_head_t idle_wq;	/* logd idle, wbd drained */
 	atomic_t pass_inflight;		/* emergency pass-through requests */
+	atomic_t log_inflight;		/* logfile writes and syncs (MARS_SLOT_LOG) */
 	struct mutex mode_mutex;	/* one emergency transition at a time */
 
 	/* Log writer (logd only, read by the publisher without the lock). */
@@ -249,6 +259,19 @@ struct mars_logger {
 static inline struct mars_logger *to_lg(struct mars_brick *b)
 {
 	return container_of(b, struct mars_logger, brick);
+}
+
+/*
+ * Complete a request from the brick above: its latency in the logger (arrival
+ * in mars_logger_submit() to now) goes to slot MARS_SLOT_LOGGER first, as @lg
+ * may be gone once the request completed.
+ */
+static void lg_endio(struct mars_logger *lg, struct mref *m, int err)
+{
+	struct lg_aspect *a = mref_aspect(m, &lg->brick);
+
+	mars_brick_done(&lg->brick, m, err, a->start_ns);
+	m->endio(m, err);
 }
 
 static u32 lg_crc(u32 crc, const void *p, size_t len)
@@ -402,7 +425,9 @@ static void lg_pass_endio(struct mref *m, int err)
 	struct lg_io *io = container_of(m, struct lg_io, m);
 	struct mars_logger *lg = io->lg;
 	struct mref *orig = io->orig;
+	struct lg_aspect *a = mref_aspect(orig, &lg->brick);
 
+	mars_brick_done(&lg->brick, orig, err, a->start_ns);
 	lg_io_free(io);
 	/*
 	 * Before completing: once the last request completed, the device may be
@@ -410,7 +435,7 @@ static void lg_pass_endio(struct mref *m, int err)
 	 */
 	if (atomic_dec_and_test(&lg->pass_inflight))
 		wake_up_all(&lg->mode_wq);
-	orig->endio(orig, err);
+	orig->endio(orig, err);	/* counted in MARS_SLOT_LOGGER above */
 }
 
 static void lg_pass(struct mars_logger *lg, struct mref *m)
@@ -498,7 +523,7 @@ static void lg_read_work(struct work_struct *w)
 	}
 	kfree(io->refs);
 	lg_io_free(io);
-	orig->endio(orig, err);
+	lg_endio(lg, orig, err);
 }
 
 static void lg_read_endio(struct mref *m, int err)
@@ -562,7 +587,7 @@ again:
 	if (nr && full) {
 		lg_overlay(lg, m, refs, nr);
 		kfree(refs);
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 		return;
 	}
 	io = lg_io_alloc(lg);
@@ -615,7 +640,7 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 
 	if ((m->op == MREF_WRITE && m->len > MLOG_REC_DATA_MAX) ||
 	    m->len > MLOG_REC_RANGE_MAX) {
-		m->endio(m, -EIO);	/* the queue limits forbid it */
+		lg_endio(lg, m, -EIO);	/* the queue limits forbid it */
 		return;
 	}
 	/* In emergency mode, pass through before copying anything. */
@@ -660,7 +685,7 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 	spin_unlock(&lg->lock);
 	wake_up(&lg->logd_wq);
 	if (!sync)
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 }
 
 static void lg_flush(struct mars_logger *lg, struct mref *m)
@@ -679,7 +704,7 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 	if (lg->durable_qseq >= lg->qseq) {
 		spin_unlock(&lg->lock);
 		kfree(f);
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 		return;
 	}
 	f->target = lg->qseq;
@@ -692,7 +717,9 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 static void mars_logger_submit(struct mars_brick *b, struct mref *m)
 {
 	struct mars_logger *lg = to_lg(b);
+	struct lg_aspect *a = mref_aspect(m, b);
 
+	a->start_ns = mars_brick_start(b, m);
 	switch (m->op) {
 	case MREF_READ:
 		if (!lg_lock_normal(lg)) {
@@ -727,27 +754,55 @@ static u64 lg_lamport(struct mars_logger *lg)
 	return lg->lamport;
 }
 
-/* Write @len bytes described by @bv at *@pos of the log. 0 or -errno. */
+/*
+ * Write @len bytes described by @bv at *@pos of the log. 0 or -errno. Every
+ * write of a logfile (a batch of records, an EOF or GAP record, a new file's
+ * header) is one MREF_WRITE of slot MARS_SLOT_LOG (pos: the file offset).
+ */
 static int lg_log_write(struct mars_logger *lg, struct bio_vec *bv, unsigned int nr,
 			size_t len, loff_t *pos)
 {
+	loff_t from = *pos;
 	struct iov_iter it;
 	ssize_t done;
+	u64 t;
+	int ret;
 
+	t = mars_io_start(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_WRITE, 0,
+			  from, len);
 	iov_iter_bvec(&it, ITER_SOURCE, bv, nr, len);
 	file_start_write(lg->logf);
 	done = vfs_iter_write(lg->logf, &it, pos, 0);
 	file_end_write(lg->logf);
-	if (done < 0)
-		return done;
-	return done == len ? 0 : -EIO;
+	ret = done < 0 ? done : done == len ? 0 : -EIO;
+	mars_io_done(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_WRITE, from, len,
+		     ret, t);
+	return ret;
+}
+
+/*
+ * Make bytes [@from, @to) of logfile @f durable (fdatasync of that range). Every
+ * sync of a logfile is one MREF_FLUSH of slot MARS_SLOT_LOG, pos @from and len
+ * the bytes it made durable. Directory syncs are not counted.
+ */
+static int lg_log_fsync(struct mars_logger *lg, struct file *f, u64 from, u64 to)
+{
+	u64 t;
+	int ret;
+
+	t = mars_io_start(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_FLUSH, 0,
+			  from, to - from);
+	ret = vfs_fsync_range(f, from, to - 1, 1);
+	mars_io_done(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_FLUSH, from,
+		     to - from, ret, t);
+	return ret;
 }
 
 static int lg_log_sync(struct mars_logger *lg)
 {
 	if (lg->log_durable == lg->log_appended)
 		return 0;
-	return vfs_fsync_range(lg->logf, lg->log_durable, lg->log_appended - 1, 1);
+	return lg_log_fsync(lg, lg->logf, lg->log_durable, lg->log_appended);
 }
 
 static int lg_fsync_dir(struct mars_logger *lg)
@@ -872,7 +927,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	bv.bv_len = MLOG_HDR_LEN;
 	ret = lg_log_write(lg, &bv, 1, MLOG_HDR_LEN, &pos);
 	if (!ret)
-		ret = vfs_fsync(f, 1);
+		ret = lg_log_fsync(lg, f, 0, MLOG_HDR_LEN);
 	if (!ret)
 		ret = lg_fsync_dir(lg);
 	if (ret) {
@@ -934,7 +989,7 @@ static void lg_complete_durable(struct mars_logger *lg, struct list_head *exts, 
 			struct mref *w = e->waiter;
 
 			e->waiter = NULL;
-			w->endio(w, err);
+			lg_endio(lg, w, err);
 		}
 	}
 	spin_lock(&lg->lock);
@@ -946,7 +1001,7 @@ static void lg_complete_durable(struct mars_logger *lg, struct list_head *exts, 
 	}
 	spin_unlock(&lg->lock);
 	list_for_each_entry_safe(f, fn, &flushes, list) {
-		f->m->endio(f->m, err);
+		lg_endio(lg, f->m, err);
 		kfree(f);
 	}
 }
@@ -1710,7 +1765,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 
 			e->waiter = NULL;
 			list_del(&e->wnode);
-			w->endio(w, -EIO);
+			lg_endio(lg, w, -EIO);
 			lg_ext_put(e);
 		}
 		trace_emergency(lg->name, lg->res_id, 1, why, READ_ONCE(lg->fs_free), -EIO);
@@ -1726,7 +1781,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 
 		e->waiter = NULL;
 		list_del(&e->wnode);
-		w->endio(w, ok ? 0 : -EIO);
+		lg_endio(lg, w, ok ? 0 : -EIO);
 		lg_ext_put(e);
 	}
 	lg_complete_durable(lg, &waiters, ok ? 0 : -EIO);	/* the FLUSHes */
@@ -2758,7 +2813,7 @@ const struct mars_brick_type mars_logger_type = {
 	.name		= "logger",
 	.slot		= MARS_SLOT_LOGGER,
 	.brick_size	= sizeof(struct mars_logger),
-	.aspect_size	= sizeof(u64),
+	.aspect_size	= sizeof(struct lg_aspect),
 	.ctr		= mars_logger_ctr,
 	.dtr		= mars_logger_dtr,
 	.submit		= mars_logger_submit,

@@ -187,6 +187,17 @@ struct mars_brick {
 u64 mars_brick_start(struct mars_brick *b, const struct mref *m);
 void mars_brick_done(struct mars_brick *b, const struct mref *m, int err, u64 start_ns);
 
+/*
+ * The same for IO that is not a struct mref of @b's type: @b names the resource,
+ * @slot the brick slot it is counted in (MARS_SLOT_*), @inflight the requests
+ * between start and done in that slot. The logger counts its logfile writes and
+ * syncs as slot MARS_SLOT_LOG with these (pos: offset in the logfile).
+ */
+u64 mars_io_start(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u32 flags,
+		  u64 pos, u32 len);
+void mars_io_done(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u64 pos,
+		  u32 len, int err, u64 start_ns);
+
 static inline void *mref_aspect(struct mref *m, const struct mars_brick *b)
 {
 	return (char *)m + b->aspect_off;
