@@ -102,6 +102,7 @@ struct lg_ext {
 	refcount_t ref;			/* struct users */
 	u64 qseq;			/* queue order = log order */
 	u64 log_seq, log_off;		/* the record's place; 0 until written */
+	u64 rec_seq;			/* the record's number; 0 until written */
 	loff_t pos;
 	u32 len;
 	u8 op;				/* MREF_WRITE, MREF_DISCARD, MREF_WRITE_ZEROES */
@@ -179,6 +180,7 @@ struct mars_logger {
 	u64 qseq;			/* last queued; lock */
 	u64 durable_qseq;		/* last durable in the log; lock */
 	u64 dur_seq, dur_off;		/* durable end of the log; lock */
+	u64 dur_rec_seq;		/* last record before dur_off (0: none); lock */
 	u64 wb_seq, wb_off;		/* writeback checkpoint; lock */
 	int mode;			/* enum lg_mode; lock */
 	bool wb_drain;			/* logd asks wbd to drain; lock */
@@ -187,7 +189,7 @@ struct mars_logger {
 	bool rotate_req;		/* lock */
 	bool enter_req;			/* ioctl asks for emergency; lock */
 	bool log_error;			/* lock */
-	bool throttled;
+	atomic_t throttled;		/* writers waiting for buffer memory */
 
 	atomic64_t buf_used;		/* bytes of shadow buffers */
 	wait_queue_head_t throttle_wq;
@@ -632,6 +634,34 @@ static bool lg_lock_normal(struct mars_logger *lg)
 	}
 }
 
+/*
+ * Throttle (architecture.md 3.7): wait until @charge more bytes of shadow
+ * buffers fit under buf_max_mb, or none are left (a write larger than the bound
+ * goes alone). Never fails. Counted in mars_io.throttled; mars:throttle fires
+ * when the wait begins and when it ends.
+ */
+static void lg_throttle(struct mars_logger *lg, u64 charge)
+{
+	u64 t0 = 0;
+
+	mars_stat_throttled(lg->res_id);
+	atomic_inc(&lg->throttled);
+	if (trace_throttle_enabled()) {
+		t0 = ktime_get_ns();
+		trace_throttle(lg->name, lg->res_id, 1, atomic64_read(&lg->buf_used),
+			       READ_ONCE(lg->buf_limit), charge, 0);
+	}
+	wait_event(lg->throttle_wq,
+		   atomic64_read(&lg->buf_used) + charge <= READ_ONCE(lg->buf_limit) ||
+		   !atomic64_read(&lg->buf_used));
+	atomic_dec(&lg->throttled);
+	/* Also when the event was enabled while we waited (t0 0: wait unknown). */
+	if (trace_throttle_enabled())
+		trace_throttle(lg->name, lg->res_id, 0, atomic64_read(&lg->buf_used),
+			       READ_ONCE(lg->buf_limit), charge,
+			       t0 ? ktime_get_ns() - t0 : 0);
+}
+
 static void lg_write(struct mars_logger *lg, struct mref *m)
 {
 	u64 charge = m->op == MREF_WRITE ? (u64)DIV_ROUND_UP(m->len, PAGE_SIZE) << PAGE_SHIFT : 0;
@@ -651,14 +681,8 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 		}
 		spin_unlock(&lg->lock);
 	}
-	/* Throttle: wait for writeback to free buffers; never fail. */
-	if (charge && atomic64_read(&lg->buf_used) + charge > READ_ONCE(lg->buf_limit)) {
-		WRITE_ONCE(lg->throttled, true);
-		wait_event(lg->throttle_wq,
-			   atomic64_read(&lg->buf_used) + charge <= READ_ONCE(lg->buf_limit) ||
-			   !atomic64_read(&lg->buf_used));
-		WRITE_ONCE(lg->throttled, false);
-	}
+	if (charge && atomic64_read(&lg->buf_used) + charge > READ_ONCE(lg->buf_limit))
+		lg_throttle(lg, charge);
 	while (!(e = lg_ext_alloc(lg, m)))
 		msleep(20);	/* memory is short: wait, do not fail */
 	atomic64_add(charge, &lg->buf_used);
@@ -953,6 +977,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	spin_lock(&lg->lock);
 	lg->dur_seq = seq;
 	lg->dur_off = MLOG_HDR_LEN;
+	lg->dur_rec_seq = lg->durable_rec_seq;
 	spin_unlock(&lg->lock);
 	pr_info("%s: logging to %s\n", lg->name, path);
 out:
@@ -1036,6 +1061,7 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		mlog_rec_set_crc(h, crc);
 		e->log_seq = lg->log_seq;
 		e->log_off = lg->log_appended + total;
+		e->rec_seq = r.rec_seq;
 		trace_log_append(lg->name, lg->res_id, e->log_seq, r.rec_seq, e->log_off,
 				 r.type, r.pos, r.len);
 		lg->bvecs[nb].bv_page = virt_to_page(h);
@@ -1256,6 +1282,7 @@ static int mars_logd(void *data)
 			}
 			lg->dur_seq = lg->log_seq;
 			lg->dur_off = lg->log_durable;
+			lg->dur_rec_seq = lg->durable_rec_seq;
 			spin_unlock(&lg->lock);
 			lg_complete_durable(lg, &synced, 0);
 			spin_lock(&lg->lock);
@@ -1434,6 +1461,20 @@ static void lg_wb_rate_wait(struct mars_logger *lg, u32 len)
 }
 
 /* Advance the writeback checkpoint past DONE extents. Caller holds lg->lock. */
+/*
+ * Move the writeback checkpoint to @seq:@off, @rec_seq the last record before
+ * it; mars:checkpoint tells when it moved. Caller holds lg->lock (or owns @lg
+ * alone, in the constructor).
+ */
+static void lg_set_ckpt(struct mars_logger *lg, u64 seq, u64 off, u64 rec_seq)
+{
+	if (seq == lg->wb_seq && off == lg->wb_off)
+		return;
+	lg->wb_seq = seq;
+	lg->wb_off = off;
+	trace_checkpoint(lg->name, lg->res_id, MARS_CKPT_WRITEBACK, seq, off, rec_seq);
+}
+
 static void lg_advance_ckpt(struct mars_logger *lg, struct list_head *free)
 {
 	struct lg_ext *e, *en;
@@ -1445,12 +1486,10 @@ static void lg_advance_ckpt(struct mars_logger *lg, struct list_head *free)
 	}
 	e = list_first_entry_or_null(&lg->ckq, struct lg_ext, ck);
 	if (e && e->state >= LG_LOGGED && e->log_seq) {
-		lg->wb_seq = e->log_seq;
-		lg->wb_off = e->log_off;
+		lg_set_ckpt(lg, e->log_seq, e->log_off, e->rec_seq - 1);
 	} else {
 		/* Everything before the durable end is on the data device. */
-		lg->wb_seq = lg->dur_seq;
-		lg->wb_off = lg->dur_off;
+		lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	}
 }
 
@@ -1802,10 +1841,10 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 	}
 	spin_lock(&lg->lock);
 	/* The canonical position after file N's end. */
-	lg->wb_seq = lg->log_seq + 1;
-	lg->wb_off = 0;
+	lg_set_ckpt(lg, lg->log_seq + 1, 0, lg->next_rec_seq - 1);
 	lg->dur_seq = lg->wb_seq;
 	lg->dur_off = 0;
+	lg->dur_rec_seq = lg->next_rec_seq - 1;
 	lg->mode = LG_EMERGENCY;
 	spin_unlock(&lg->lock);
 	WRITE_ONCE(lg->emerg_since_ns, ktime_get_real_ns());
@@ -1879,8 +1918,8 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 	lg->log_error = false;
 	lg->dur_seq = lg->log_seq;
 	lg->dur_off = lg->log_durable;
-	lg->wb_seq = lg->dur_seq;
-	lg->wb_off = lg->dur_off;
+	lg->dur_rec_seq = lg->durable_rec_seq;
+	lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	lg->durable_qseq = lg->qseq;
 	lg->mode = LG_NORMAL;
 	spin_unlock(&lg->lock);
@@ -2168,6 +2207,7 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	ret = lg_open_log(lg, seq, &rf, path);
 	if (ret) {
 		mars_err(err, "cannot open logfile %llu: %d", seq, ret);
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR, seq, 0, 0, ret);
 		goto out;
 	}
 	s.read = lg_replay_read;
@@ -2218,6 +2258,8 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 			if (ret) {
 				mars_err(err, "replay of %s offset %llu failed: %d", path,
 					 s.rec.off, ret);
+				trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR,
+						  seq, s.rec.off, 0, ret);
 				goto out_close;
 			}
 			ret = 1;
@@ -2229,15 +2271,25 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	if (ret < 0 || s.outcome == MLOG_O_READ_ERROR) {
 		ret = ret < 0 ? ret : s.err;
 		mars_err(err, "cannot read %s at offset %llu: %d", path, s.pos, ret);
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR, seq, s.pos,
+				  s.outcome, ret);
 	} else if (mlog_outcome_fatal(s.outcome)) {
 		mars_err(err, "%s: %s at offset %llu (%s)", path, mlog_outcome_name(s.outcome),
 			 s.pos, s.detail ? s.detail : "");
 		ret = -EUCLEAN;
+		trace_replay_stop(lg->name, lg->res_id, s.outcome == MLOG_O_SEQ_JUMP ?
+				  MARS_REPLAY_STOP_SEQ_JUMP : MARS_REPLAY_STOP_CORRUPT, seq,
+				  s.pos, s.outcome, ret);
 	} else {
 		ret = 0;
 		if (s.outcome == MLOG_O_TORN_TAIL)
 			pr_warn("%s: %s: torn tail at offset %llu (%s), %llu valid records after it\n",
 				lg->name, path, s.pos, s.detail ? s.detail : "", s.valid_after);
+		/* The scan pass tells where a file's valid records end early. */
+		if (!apply && (s.outcome == MLOG_O_TORN_TAIL || s.outcome == MLOG_O_ZERO_TAIL ||
+			       s.outcome == MLOG_O_INCOMPLETE))
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_END, seq,
+					  s.pos, s.outcome, 0);
 	}
 out_close:
 	fput(rf.f);
@@ -2335,6 +2387,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		if (off) {
 			mars_err(err, "the checkpoint's logfile %llu does not exist", seq);
 			ret = -ENOENT;
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_GAP, seq, off, 0,
+					  ret);
 			goto out;
 		}
 		*next_seq = seq;
@@ -2358,6 +2412,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			continue;
 		mars_err(err, "logfile %llu is missing before %llu", ri[i].seq - 1, ri[i].seq);
 		ret = -EUCLEAN;
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_GAP, ri[i].seq - 1, 0,
+				  0, ret);
 		goto out;
 	}
 	/*
@@ -2376,13 +2432,18 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			continue;
 		ret = -EUCLEAN;
 		lg_file_path(lg, ri[i].seq, path);
-		if (ri[i].outcome == MLOG_O_TORN_TAIL)
+		if (ri[i].outcome == MLOG_O_TORN_TAIL) {
 			mars_err(err, "%s: %s at offset %llu, not at the end of the log (logfile %llu starts with record %llu)",
 				 path, ri[i].detail ? ri[i].detail : "damaged", ri[i].outcome_off,
 				 ri[i + 1].seq, ri[i + 1].hdr_first);
-		else
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_CORRUPT,
+					  ri[i].seq, ri[i].outcome_off, ri[i].outcome, ret);
+		} else {
 			mars_err(err, "%s ends with record %llu, but logfile %llu starts with %llu",
 				 path, last, ri[i + 1].seq, ri[i + 1].hdr_first);
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_SEQ_JUMP,
+					  ri[i + 1].seq, 0, 0, ret);
+		}
 		goto out;
 	}
 	t1 = ktime_get_ns();
@@ -2682,9 +2743,9 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	}
 	lg->dur_seq = lg->log_seq;
 	lg->dur_off = lg->log_durable;
-	lg->wb_seq = lg->dur_seq;
-	lg->wb_off = lg->dur_off;
 	lg->durable_rec_seq = lg->next_rec_seq - 1;
+	lg->dur_rec_seq = lg->durable_rec_seq;
+	lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	lg_statfs(lg, true);
 
 	lg->wbd = kthread_run(mars_wbd, lg, "mars_wb/%s", lg->name);
@@ -2781,7 +2842,7 @@ void mars_logger_state(struct mars_brick *b, struct mars_rstate *rs)
 	rs->durable_rec_seq = lg->durable_rec_seq;
 	rs->durable_lamport = lg->durable_lamport;
 	spin_unlock(&lg->lock);
-	if (READ_ONCE(lg->throttled))
+	if (atomic_read(&lg->throttled))
 		rs->flags |= MARS_RS_F_THROTTLED;
 	if (atomic64_read(&lg->wb_errors))
 		rs->flags |= MARS_RS_F_DATA_ERROR;

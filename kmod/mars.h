@@ -335,6 +335,7 @@ u64 mars_stat_drops(void);
 void mars_stat_submit(u32 res_id, const struct mref *m);
 void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
 void mars_stat_lat(u32 res_id, u16 slot, u32 op, u64 lat_ns);
+void mars_stat_throttled(u32 res_id);
 void mars_stat_res_reset(u32 res_id, u32 kinds);
 #define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
 bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);
