@@ -56,17 +56,26 @@ static struct top_row *row_find(struct top_row *rows, int *nrows, const struct m
 /*
  * Read the program's array (entries of resources res_base .. res_base + nr_res - 1)
  * into @rows, summed over CPUs; an entry becomes a row once it counted a request.
+ * One batch lookup for the whole array (@keys: nr_res * MARS_TOP_PER_RES entries,
+ * @vals: as many times @ncpu values), not a system call per entry.
  */
 static int top_read(int fd, __u32 res_base, __u32 nr_res, struct top_row *rows, int *nrows,
-		    struct mars_top_val *pcpu, int ncpu)
+		    __u32 *keys, struct mars_top_val *vals, int ncpu)
 {
-	struct mars_top_val sum;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = nr_res * MARS_TOP_PER_RES, out;
+	struct mars_top_val sum, *pcpu;
 	struct mars_lat_key k;
 	struct top_row *r;
+	int err;
 
-	for (__u32 idx = 0; idx < nr_res * MARS_TOP_PER_RES; idx++) {
-		if (bpf_map_lookup_elem(fd, &idx, pcpu))
-			continue;
+	err = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, &opts);
+	if (err && err != -ENOENT)
+		return err;
+	for (__u32 i = 0; i < count; i++) {
+		__u32 idx = keys[i];
+
+		pcpu = &vals[(size_t)i * ncpu];
 		memset(&sum, 0, sizeof(sum));
 		for (int c = 0; c < ncpu; c++) {
 			sum.count += pcpu[c].count;
@@ -210,6 +219,7 @@ int do_top(int argc, char **argv)
 	const char *res = NULL;
 	__u32 res_id = ~0U, res_base = 0, nr_res;
 	__u64 *dpcpu = NULL;
+	__u32 *keys = NULL;
 	struct mars_rstate rs;
 
 	/* Parse args. */
@@ -245,10 +255,9 @@ int do_top(int argc, char **argv)
 		goto cleanup;
 	}
 	ncpu = libbpf_num_possible_cpus();
-	pcpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pcpu));
 	dpcpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*dpcpu));
 	rows = calloc(MARS_TOP_MAX_KEYS, sizeof(*rows));
-	if (ncpu <= 0 || !pcpu || !dpcpu || !rows) {
+	if (ncpu <= 0 || !dpcpu || !rows) {
 		err_msg("out of memory");
 		goto cleanup;
 	}
@@ -267,6 +276,12 @@ int do_top(int argc, char **argv)
 		nr_res = top_res_used(m) + MARS_TOP_RES_SPARE;
 		if (nr_res > MARS_RES_MAX)
 			nr_res = MARS_RES_MAX;
+	}
+	keys = calloc(nr_res * MARS_TOP_PER_RES, sizeof(*keys));
+	pcpu = calloc((size_t)nr_res * MARS_TOP_PER_RES * ncpu, sizeof(*pcpu));
+	if (!keys || !pcpu) {
+		err_msg("out of memory");
+		goto cleanup;
 	}
 	skel->rodata->res_base = res_base;
 	skel->rodata->nr_res = nr_res;
@@ -292,7 +307,10 @@ int do_top(int argc, char **argv)
 	for (int it = 1; !top_stop && (!iterations || it <= iterations); it++) {
 		usleep((useconds_t)(interval * 1e6));
 		t1 = now_s();
-		top_read(fd, res_base, nr_res, rows, &nrows, pcpu, ncpu);
+		if (top_read(fd, res_base, nr_res, rows, &nrows, keys, pcpu, ncpu)) {
+			err_msg("cannot read the top program's map: %s", strerror(errno));
+			goto cleanup;
+		}
 		top_print(m, rows, nrows, t1 - t0, it, top_drops(dfd, dpcpu, ncpu));
 		t0 = t1;
 	}
@@ -305,6 +323,7 @@ cleanup:
 		mars_maps_close(m);
 	free(rows);
 	free(dpcpu);
+	free(keys);
 	free(pcpu);
 	return ret;
 usage:
