@@ -7,8 +7,12 @@
  * whole record, 88 bytes, into a per-CPU buffer on every request); this works
  * without module BTF. It counts completed
  * requests, bytes, errors and a log2 latency histogram per resource, brick slot and
- * operation in its own unpinned per-CPU hash. The counts are cumulative: the user
- * half reads them every interval and shows the differences, so nothing is lost
+ * operation in its own unpinned per-CPU array (mars_top.h: one entry per resource
+ * slot, brick slot and op, sized at load), so the hot path is one array lookup and
+ * plain adds to this CPU's copy: no hashing, no insert, no lock, no atomic. Events
+ * of resources outside the array (created after top started, beyond its spare
+ * slots) are counted in top_drops. The counts are cumulative: the user half reads
+ * them every interval and shows the differences, so nothing is lost
  * between a read and a reset. The program lives only as long as marsctl top: its
  * link goes when the process exits, so rmmod mars works again.
  */
@@ -18,17 +22,23 @@
 
 #include "mars_top.h"
 
-/* Load-time setting: only this resource (slot number), or all with ~0. */
-const volatile __u32 targ_res_id = ~0U;
+/* Load-time settings: count resources [res_base, res_base + nr_res). */
+const volatile __u32 res_base;
+const volatile __u32 nr_res = 1;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, MARS_TOP_MAX_KEYS);
-	__type(key, struct mars_lat_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MARS_TOP_PER_RES);	/* the user half: nr_res * MARS_TOP_PER_RES */
+	__type(key, __u32);
 	__type(value, struct mars_top_val);
 } top_lat SEC(".maps");
 
-static const struct mars_top_val zero;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} top_drops SEC(".maps");
 
 static __always_inline __u32 log2_u64(__u64 v)
 {
@@ -62,24 +72,26 @@ static __always_inline __u32 log2_u64(__u64 v)
 SEC("raw_tp/req_done")
 int handle_req_done(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct mars_lat_key key = {};
-	struct mars_top_val *v;
+	__u32 r = (__u32)ctx->args[MARS_RTP_RES_ID] - res_base;
+	__u32 slot = ctx->args[MARS_RTP_SLOT];
+	__u32 op = ctx->args[MARS_RTP_OP];
 	__u64 lat = ctx->args[MARS_RTP_LATENCY_NS];
-	__u32 b;
+	struct mars_top_val *v;
+	__u32 idx, b;
+	__u64 *drops;
 
-	key.res_id = ctx->args[MARS_RTP_RES_ID];
-	if (targ_res_id != ~0U && key.res_id != targ_res_id)
+	if (r >= nr_res || slot >= MARS_SLOTS || op >= MARS_OPS) {
+		idx = 0;
+		drops = bpf_map_lookup_elem(&top_drops, &idx);
+		if (drops)
+			(*drops)++;
 		return 0;
-	key.slot = ctx->args[MARS_RTP_SLOT];
-	key.op = ctx->args[MARS_RTP_OP];
-	v = bpf_map_lookup_elem(&top_lat, &key);
-	if (!v) {
-		bpf_map_update_elem(&top_lat, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&top_lat, &key);
-		if (!v)
-			return 0;
 	}
-	/* Per-CPU value: plain adds. */
+	idx = MARS_TOP_IDX(r, slot, op);
+	v = bpf_map_lookup_elem(&top_lat, &idx);
+	if (!v)
+		return 0;
+	/* This CPU's copy, and raw_tp programs do not nest on a CPU: plain adds. */
 	v->count++;
 	v->bytes += (__u32)ctx->args[MARS_RTP_LEN];
 	v->sum_ns += lat;

@@ -28,6 +28,18 @@ struct mars_top_val {
 	__u64 bucket[MARS_LAT_BUCKETS];	/* as struct mars_lat_hist */
 };
 
+/*
+ * top_lat is a per-CPU array, one entry per (resource, brick slot, op) of the
+ * resources [res_base, res_base + nr_res) (load-time settings; the user half
+ * sizes the map to nr_res * MARS_TOP_PER_RES entries). An array lookup costs no
+ * hashing and never needs an insert on the tracepoint path.
+ */
+#define MARS_TOP_PER_RES	(MARS_SLOTS * MARS_OPS)
+#define MARS_TOP_IDX(r, slot, op)	((r) * MARS_TOP_PER_RES + (slot) * MARS_OPS + (op))
+/* Resources covered beyond the highest slot in use at start (created later). */
+#define MARS_TOP_RES_SPARE	16
+
+/* Rows (resource, slot, op) that marsctl top shows at most. */
 #define MARS_TOP_MAX_KEYS	4096
 
 #endif /* MARS_TOP_H */

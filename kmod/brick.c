@@ -84,22 +84,33 @@ void mars_brick_put(struct mars_brick *b)
 	kref_put(&b->kref, mars_brick_release);
 }
 
+u64 mars_io_start(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u32 flags,
+		  u64 pos, u32 len)
+{
+	int n = atomic_inc_return(inflight);
+
+	trace_req_submit(b->res, b->res_id, slot, op, flags, pos, len, n);
+	return ktime_get_ns();
+}
+
+u64 mars_io_done(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u64 pos,
+		 u32 len, int err, u64 start_ns)
+{
+	u64 now = ktime_get_ns(), lat = now - start_ns;
+
+	atomic_dec(inflight);
+	trace_req_done(b->res, b->res_id, slot, op, pos, len, lat, err);
+	mars_stat_lat(b->res_id, slot, op, lat);
+	return now;
+}
+
 u64 mars_brick_start(struct mars_brick *b, const struct mref *m)
 {
-	int inflight = atomic_inc_return(&b->inflight);
-
-	trace_req_submit(b->res, b->res_id, b->type->slot, m->op, m->flags, m->pos, m->len,
-			 inflight);
-	return ktime_get_ns();
+	return mars_io_start(b, b->type->slot, &b->inflight, m->op, m->flags, m->pos, m->len);
 }
 
 void mars_brick_done(struct mars_brick *b, struct mref *m, int err, u64 start_ns)
 {
-	u64 now = ktime_get_ns(), lat = now - start_ns;
-
-	m->done_ns = now;
-
-	atomic_dec(&b->inflight);
-	trace_req_done(b->res, b->res_id, b->type->slot, m->op, m->pos, m->len, lat, err);
-	mars_stat_lat(b->res_id, b->type->slot, m->op, lat);
+	m->done_ns = mars_io_done(b, b->type->slot, &b->inflight, m->op, m->pos, m->len, err,
+				  start_ns);
 }

@@ -102,6 +102,7 @@ struct lg_ext {
 	refcount_t ref;			/* struct users */
 	u64 qseq;			/* queue order = log order */
 	u64 log_seq, log_off;		/* the record's place; 0 until written */
+	u64 rec_seq;			/* the record's number; 0 until written */
 	loff_t pos;
 	u32 len;
 	u8 op;				/* MREF_WRITE, MREF_DISCARD, MREF_WRITE_ZEROES */
@@ -144,6 +145,15 @@ struct lg_io {
 	struct bio_vec *own_bvec;	/* replay: owned bvec array */
 };
 
+/*
+ * The logger's state in a request from the brick above (the if brick's PDU, at
+ * brick.aspect_off): when the request entered the logger, for slot
+ * MARS_SLOT_LOGGER of mars_lat and the req_submit/req_done events.
+ */
+struct lg_aspect {
+	u64 start_ns;			/* mars_brick_start() */
+};
+
 /* A FLUSH waiting for the log. */
 struct lg_flush {
 	struct list_head list;
@@ -170,6 +180,7 @@ struct mars_logger {
 	u64 qseq;			/* last queued; lock */
 	u64 durable_qseq;		/* last durable in the log; lock */
 	u64 dur_seq, dur_off;		/* durable end of the log; lock */
+	u64 dur_rec_seq;		/* last record before dur_off (0: none); lock */
 	u64 wb_seq, wb_off;		/* writeback checkpoint; lock */
 	int mode;			/* enum lg_mode; lock */
 	bool wb_drain;			/* logd asks wbd to drain; lock */
@@ -178,7 +189,7 @@ struct mars_logger {
 	bool rotate_req;		/* lock */
 	bool enter_req;			/* ioctl asks for emergency; lock */
 	bool log_error;			/* lock */
-	bool throttled;
+	atomic_t throttled;		/* writers waiting for buffer memory */
 
 	atomic64_t buf_used;		/* bytes of shadow buffers */
 	wait_queue_head_t throttle_wq;
@@ -187,6 +198,7 @@ struct mars_logger {
 	wait_queue_head_t wbd_wq;
 	wait_queue_head_t idle_wq;	/* logd idle, wbd drained */
 	atomic_t pass_inflight;		/* emergency pass-through requests */
+	atomic_t log_inflight;		/* logfile writes and syncs (MARS_SLOT_LOG) */
 	struct mutex mode_mutex;	/* one emergency transition at a time */
 
 	/* Log writer (logd only, read by the publisher without the lock). */
@@ -249,6 +261,19 @@ struct mars_logger {
 static inline struct mars_logger *to_lg(struct mars_brick *b)
 {
 	return container_of(b, struct mars_logger, brick);
+}
+
+/*
+ * Complete a request from the brick above: its latency in the logger (arrival
+ * in mars_logger_submit() to now) goes to slot MARS_SLOT_LOGGER first, as @lg
+ * may be gone once the request completed.
+ */
+static void lg_endio(struct mars_logger *lg, struct mref *m, int err)
+{
+	struct lg_aspect *a = mref_aspect(m, &lg->brick);
+
+	mars_brick_done(&lg->brick, m, err, a->start_ns);
+	m->endio(m, err);
 }
 
 static u32 lg_crc(u32 crc, const void *p, size_t len)
@@ -402,7 +427,9 @@ static void lg_pass_endio(struct mref *m, int err)
 	struct lg_io *io = container_of(m, struct lg_io, m);
 	struct mars_logger *lg = io->lg;
 	struct mref *orig = io->orig;
+	struct lg_aspect *a = mref_aspect(orig, &lg->brick);
 
+	mars_brick_done(&lg->brick, orig, err, a->start_ns);
 	lg_io_free(io);
 	/*
 	 * Before completing: once the last request completed, the device may be
@@ -410,7 +437,7 @@ static void lg_pass_endio(struct mref *m, int err)
 	 */
 	if (atomic_dec_and_test(&lg->pass_inflight))
 		wake_up_all(&lg->mode_wq);
-	orig->endio(orig, err);
+	orig->endio(orig, err);	/* counted in MARS_SLOT_LOGGER above */
 }
 
 static void lg_pass(struct mars_logger *lg, struct mref *m)
@@ -499,7 +526,7 @@ static void lg_read_work(struct work_struct *w)
 	}
 	kfree(io->refs);
 	lg_io_free(io);
-	orig->endio(orig, err);
+	lg_endio(lg, orig, err);
 }
 
 static void lg_read_endio(struct mref *m, int err)
@@ -563,7 +590,7 @@ again:
 	if (nr && full) {
 		lg_overlay(lg, m, refs, nr);
 		kfree(refs);
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 		return;
 	}
 	io = lg_io_alloc(lg);
@@ -608,6 +635,34 @@ static bool lg_lock_normal(struct mars_logger *lg)
 	}
 }
 
+/*
+ * Throttle (architecture.md 3.7): wait until @charge more bytes of shadow
+ * buffers fit under buf_max_mb, or none are left (a write larger than the bound
+ * goes alone). Never fails. Counted in mars_io.throttled; mars:throttle fires
+ * when the wait begins and when it ends.
+ */
+static void lg_throttle(struct mars_logger *lg, u64 charge)
+{
+	u64 t0 = 0;
+
+	mars_stat_throttled(lg->res_id);
+	atomic_inc(&lg->throttled);
+	if (trace_throttle_enabled()) {
+		t0 = ktime_get_ns();
+		trace_throttle(lg->name, lg->res_id, 1, atomic64_read(&lg->buf_used),
+			       READ_ONCE(lg->buf_limit), charge, 0);
+	}
+	wait_event(lg->throttle_wq,
+		   atomic64_read(&lg->buf_used) + charge <= READ_ONCE(lg->buf_limit) ||
+		   !atomic64_read(&lg->buf_used));
+	atomic_dec(&lg->throttled);
+	/* Also when the event was enabled while we waited (t0 0: wait unknown). */
+	if (trace_throttle_enabled())
+		trace_throttle(lg->name, lg->res_id, 0, atomic64_read(&lg->buf_used),
+			       READ_ONCE(lg->buf_limit), charge,
+			       t0 ? ktime_get_ns() - t0 : 0);
+}
+
 static void lg_write(struct mars_logger *lg, struct mref *m)
 {
 	u64 charge = m->op == MREF_WRITE ? (u64)DIV_ROUND_UP(m->len, PAGE_SIZE) << PAGE_SHIFT : 0;
@@ -616,7 +671,7 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 
 	if ((m->op == MREF_WRITE && m->len > MLOG_REC_DATA_MAX) ||
 	    m->len > MLOG_REC_RANGE_MAX) {
-		m->endio(m, -EIO);	/* the queue limits forbid it */
+		lg_endio(lg, m, -EIO);	/* the queue limits forbid it */
 		return;
 	}
 	/* In emergency mode, pass through before copying anything. */
@@ -627,14 +682,8 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 		}
 		spin_unlock(&lg->lock);
 	}
-	/* Throttle: wait for writeback to free buffers; never fail. */
-	if (charge && atomic64_read(&lg->buf_used) + charge > READ_ONCE(lg->buf_limit)) {
-		WRITE_ONCE(lg->throttled, true);
-		wait_event(lg->throttle_wq,
-			   atomic64_read(&lg->buf_used) + charge <= READ_ONCE(lg->buf_limit) ||
-			   !atomic64_read(&lg->buf_used));
-		WRITE_ONCE(lg->throttled, false);
-	}
+	if (charge && atomic64_read(&lg->buf_used) + charge > READ_ONCE(lg->buf_limit))
+		lg_throttle(lg, charge);
 	while (!(e = lg_ext_alloc(lg, m)))
 		msleep(20);	/* memory is short: wait, do not fail */
 	atomic64_add(charge, &lg->buf_used);
@@ -661,7 +710,7 @@ static void lg_write(struct mars_logger *lg, struct mref *m)
 	spin_unlock(&lg->lock);
 	wake_up(&lg->logd_wq);
 	if (!sync)
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 }
 
 static void lg_flush(struct mars_logger *lg, struct mref *m)
@@ -680,7 +729,7 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 	if (lg->durable_qseq >= lg->qseq) {
 		spin_unlock(&lg->lock);
 		kfree(f);
-		m->endio(m, 0);
+		lg_endio(lg, m, 0);
 		return;
 	}
 	f->target = lg->qseq;
@@ -693,7 +742,9 @@ static void lg_flush(struct mars_logger *lg, struct mref *m)
 static void mars_logger_submit(struct mars_brick *b, struct mref *m)
 {
 	struct mars_logger *lg = to_lg(b);
+	struct lg_aspect *a = mref_aspect(m, b);
 
+	a->start_ns = mars_brick_start(b, m);
 	switch (m->op) {
 	case MREF_READ:
 		if (!lg_lock_normal(lg)) {
@@ -728,27 +779,55 @@ static u64 lg_lamport(struct mars_logger *lg)
 	return lg->lamport;
 }
 
-/* Write @len bytes described by @bv at *@pos of the log. 0 or -errno. */
+/*
+ * Write @len bytes described by @bv at *@pos of the log. 0 or -errno. Every
+ * write of a logfile (a batch of records, an EOF or GAP record, a new file's
+ * header) is one MREF_WRITE of slot MARS_SLOT_LOG (pos: the file offset).
+ */
 static int lg_log_write(struct mars_logger *lg, struct bio_vec *bv, unsigned int nr,
 			size_t len, loff_t *pos)
 {
+	loff_t from = *pos;
 	struct iov_iter it;
 	ssize_t done;
+	u64 t;
+	int ret;
 
+	t = mars_io_start(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_WRITE, 0,
+			  from, len);
 	iov_iter_bvec(&it, ITER_SOURCE, bv, nr, len);
 	file_start_write(lg->logf);
 	done = vfs_iter_write(lg->logf, &it, pos, 0);
 	file_end_write(lg->logf);
-	if (done < 0)
-		return done;
-	return done == len ? 0 : -EIO;
+	ret = done < 0 ? done : done == len ? 0 : -EIO;
+	mars_io_done(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_WRITE, from, len,
+		     ret, t);
+	return ret;
+}
+
+/*
+ * Make bytes [@from, @to) of logfile @f durable (fdatasync of that range). Every
+ * sync of a logfile is one MREF_FLUSH of slot MARS_SLOT_LOG, pos @from and len
+ * the bytes it made durable. Directory syncs are not counted.
+ */
+static int lg_log_fsync(struct mars_logger *lg, struct file *f, u64 from, u64 to)
+{
+	u64 t;
+	int ret;
+
+	t = mars_io_start(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_FLUSH, 0,
+			  from, to - from);
+	ret = vfs_fsync_range(f, from, to - 1, 1);
+	mars_io_done(&lg->brick, MARS_SLOT_LOG, &lg->log_inflight, MREF_FLUSH, from,
+		     to - from, ret, t);
+	return ret;
 }
 
 static int lg_log_sync(struct mars_logger *lg)
 {
 	if (lg->log_durable == lg->log_appended)
 		return 0;
-	return vfs_fsync_range(lg->logf, lg->log_durable, lg->log_appended - 1, 1);
+	return lg_log_fsync(lg, lg->logf, lg->log_durable, lg->log_appended);
 }
 
 static int lg_fsync_dir(struct mars_logger *lg)
@@ -873,7 +952,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	bv.bv_len = MLOG_HDR_LEN;
 	ret = lg_log_write(lg, &bv, 1, MLOG_HDR_LEN, &pos);
 	if (!ret)
-		ret = vfs_fsync(f, 1);
+		ret = lg_log_fsync(lg, f, 0, MLOG_HDR_LEN);
 	if (!ret)
 		ret = lg_fsync_dir(lg);
 	if (ret) {
@@ -899,6 +978,7 @@ static int lg_log_create(struct mars_logger *lg, u64 seq, char *err)
 	spin_lock(&lg->lock);
 	lg->dur_seq = seq;
 	lg->dur_off = MLOG_HDR_LEN;
+	lg->dur_rec_seq = lg->durable_rec_seq;
 	spin_unlock(&lg->lock);
 	pr_info("%s: logging to %s\n", lg->name, path);
 out:
@@ -935,7 +1015,7 @@ static void lg_complete_durable(struct mars_logger *lg, struct list_head *exts, 
 			struct mref *w = e->waiter;
 
 			e->waiter = NULL;
-			w->endio(w, err);
+			lg_endio(lg, w, err);
 		}
 	}
 	spin_lock(&lg->lock);
@@ -947,7 +1027,7 @@ static void lg_complete_durable(struct mars_logger *lg, struct list_head *exts, 
 	}
 	spin_unlock(&lg->lock);
 	list_for_each_entry_safe(f, fn, &flushes, list) {
-		f->m->endio(f->m, err);
+		lg_endio(lg, f->m, err);
 		kfree(f);
 	}
 }
@@ -982,6 +1062,7 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		mlog_rec_set_crc(h, crc);
 		e->log_seq = lg->log_seq;
 		e->log_off = lg->log_appended + total;
+		e->rec_seq = r.rec_seq;
 		trace_log_append(lg->name, lg->res_id, e->log_seq, r.rec_seq, e->log_off,
 				 r.type, r.pos, r.len);
 		lg->bvecs[nb].bv_page = virt_to_page(h);
@@ -1202,6 +1283,7 @@ static int mars_logd(void *data)
 			}
 			lg->dur_seq = lg->log_seq;
 			lg->dur_off = lg->log_durable;
+			lg->dur_rec_seq = lg->durable_rec_seq;
 			spin_unlock(&lg->lock);
 			lg_complete_durable(lg, &synced, 0);
 			spin_lock(&lg->lock);
@@ -1380,6 +1462,20 @@ static void lg_wb_rate_wait(struct mars_logger *lg, u32 len)
 }
 
 /* Advance the writeback checkpoint past DONE extents. Caller holds lg->lock. */
+/*
+ * Move the writeback checkpoint to @seq:@off, @rec_seq the last record before
+ * it; mars:checkpoint tells when it moved. Caller holds lg->lock (or owns @lg
+ * alone, in the constructor).
+ */
+static void lg_set_ckpt(struct mars_logger *lg, u64 seq, u64 off, u64 rec_seq)
+{
+	if (seq == lg->wb_seq && off == lg->wb_off)
+		return;
+	lg->wb_seq = seq;
+	lg->wb_off = off;
+	trace_checkpoint(lg->name, lg->res_id, MARS_CKPT_WRITEBACK, seq, off, rec_seq);
+}
+
 static void lg_advance_ckpt(struct mars_logger *lg, struct list_head *free)
 {
 	struct lg_ext *e, *en;
@@ -1391,12 +1487,10 @@ static void lg_advance_ckpt(struct mars_logger *lg, struct list_head *free)
 	}
 	e = list_first_entry_or_null(&lg->ckq, struct lg_ext, ck);
 	if (e && e->state >= LG_LOGGED && e->log_seq) {
-		lg->wb_seq = e->log_seq;
-		lg->wb_off = e->log_off;
+		lg_set_ckpt(lg, e->log_seq, e->log_off, e->rec_seq - 1);
 	} else {
 		/* Everything before the durable end is on the data device. */
-		lg->wb_seq = lg->dur_seq;
-		lg->wb_off = lg->dur_off;
+		lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	}
 }
 
@@ -1711,7 +1805,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 
 			e->waiter = NULL;
 			list_del(&e->wnode);
-			w->endio(w, -EIO);
+			lg_endio(lg, w, -EIO);
 			lg_ext_put(e);
 		}
 		trace_emergency(lg->name, lg->res_id, 1, why, READ_ONCE(lg->fs_free), -EIO);
@@ -1727,7 +1821,7 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 
 		e->waiter = NULL;
 		list_del(&e->wnode);
-		w->endio(w, ok ? 0 : -EIO);
+		lg_endio(lg, w, ok ? 0 : -EIO);
 		lg_ext_put(e);
 	}
 	lg_complete_durable(lg, &waiters, ok ? 0 : -EIO);	/* the FLUSHes */
@@ -1748,10 +1842,10 @@ static int lg_enter_emergency(struct mars_logger *lg, const char *why)
 	}
 	spin_lock(&lg->lock);
 	/* The canonical position after file N's end. */
-	lg->wb_seq = lg->log_seq + 1;
-	lg->wb_off = 0;
+	lg_set_ckpt(lg, lg->log_seq + 1, 0, lg->next_rec_seq - 1);
 	lg->dur_seq = lg->wb_seq;
 	lg->dur_off = 0;
+	lg->dur_rec_seq = lg->next_rec_seq - 1;
 	lg->mode = LG_EMERGENCY;
 	spin_unlock(&lg->lock);
 	WRITE_ONCE(lg->emerg_since_ns, ktime_get_real_ns());
@@ -1825,8 +1919,8 @@ int mars_logger_emergency(struct mars_brick *b, u32 action, u64 *log_seq, char *
 	lg->log_error = false;
 	lg->dur_seq = lg->log_seq;
 	lg->dur_off = lg->log_durable;
-	lg->wb_seq = lg->dur_seq;
-	lg->wb_off = lg->dur_off;
+	lg->dur_rec_seq = lg->durable_rec_seq;
+	lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	lg->durable_qseq = lg->qseq;
 	lg->mode = LG_NORMAL;
 	spin_unlock(&lg->lock);
@@ -2114,6 +2208,7 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	ret = lg_open_log(lg, seq, &rf, path);
 	if (ret) {
 		mars_err(err, "cannot open logfile %llu: %d", seq, ret);
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR, seq, 0, 0, ret);
 		goto out;
 	}
 	s.read = lg_replay_read;
@@ -2164,6 +2259,8 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 			if (ret) {
 				mars_err(err, "replay of %s offset %llu failed: %d", path,
 					 s.rec.off, ret);
+				trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR,
+						  seq, s.rec.off, 0, ret);
 				goto out_close;
 			}
 			ret = 1;
@@ -2175,15 +2272,25 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 	if (ret < 0 || s.outcome == MLOG_O_READ_ERROR) {
 		ret = ret < 0 ? ret : s.err;
 		mars_err(err, "cannot read %s at offset %llu: %d", path, s.pos, ret);
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR, seq, s.pos,
+				  s.outcome, ret);
 	} else if (mlog_outcome_fatal(s.outcome)) {
 		mars_err(err, "%s: %s at offset %llu (%s)", path, mlog_outcome_name(s.outcome),
 			 s.pos, s.detail ? s.detail : "");
 		ret = -EUCLEAN;
+		trace_replay_stop(lg->name, lg->res_id, s.outcome == MLOG_O_SEQ_JUMP ?
+				  MARS_REPLAY_STOP_SEQ_JUMP : MARS_REPLAY_STOP_CORRUPT, seq,
+				  s.pos, s.outcome, ret);
 	} else {
 		ret = 0;
 		if (s.outcome == MLOG_O_TORN_TAIL)
 			pr_warn("%s: %s: torn tail at offset %llu (%s), %llu valid records after it\n",
 				lg->name, path, s.pos, s.detail ? s.detail : "", s.valid_after);
+		/* The scan pass tells where a file's valid records end early. */
+		if (!apply && (s.outcome == MLOG_O_TORN_TAIL || s.outcome == MLOG_O_ZERO_TAIL ||
+			       s.outcome == MLOG_O_INCOMPLETE))
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_END, seq,
+					  s.pos, s.outcome, 0);
 	}
 out_close:
 	fput(rf.f);
@@ -2281,6 +2388,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		if (off) {
 			mars_err(err, "the checkpoint's logfile %llu does not exist", seq);
 			ret = -ENOENT;
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_GAP, seq, off, 0,
+					  ret);
 			goto out;
 		}
 		*next_seq = seq;
@@ -2304,6 +2413,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			continue;
 		mars_err(err, "logfile %llu is missing before %llu", ri[i].seq - 1, ri[i].seq);
 		ret = -EUCLEAN;
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_GAP, ri[i].seq - 1, 0,
+				  0, ret);
 		goto out;
 	}
 	/*
@@ -2322,13 +2433,18 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 			continue;
 		ret = -EUCLEAN;
 		lg_file_path(lg, ri[i].seq, path);
-		if (ri[i].outcome == MLOG_O_TORN_TAIL)
+		if (ri[i].outcome == MLOG_O_TORN_TAIL) {
 			mars_err(err, "%s: %s at offset %llu, not at the end of the log (logfile %llu starts with record %llu)",
 				 path, ri[i].detail ? ri[i].detail : "damaged", ri[i].outcome_off,
 				 ri[i + 1].seq, ri[i + 1].hdr_first);
-		else
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_CORRUPT,
+					  ri[i].seq, ri[i].outcome_off, ri[i].outcome, ret);
+		} else {
 			mars_err(err, "%s ends with record %llu, but logfile %llu starts with %llu",
 				 path, last, ri[i + 1].seq, ri[i + 1].hdr_first);
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_SEQ_JUMP,
+					  ri[i + 1].seq, 0, 0, ret);
+		}
 		goto out;
 	}
 	t1 = ktime_get_ns();
@@ -2628,9 +2744,9 @@ static int mars_logger_ctr(struct mars_brick *b, const struct mars_brick_args *a
 	}
 	lg->dur_seq = lg->log_seq;
 	lg->dur_off = lg->log_durable;
-	lg->wb_seq = lg->dur_seq;
-	lg->wb_off = lg->dur_off;
 	lg->durable_rec_seq = lg->next_rec_seq - 1;
+	lg->dur_rec_seq = lg->durable_rec_seq;
+	lg_set_ckpt(lg, lg->dur_seq, lg->dur_off, lg->dur_rec_seq);
 	lg_statfs(lg, true);
 
 	lg->wbd = kthread_run(mars_wbd, lg, "mars_wb/%s", lg->name);
@@ -2727,7 +2843,7 @@ void mars_logger_state(struct mars_brick *b, struct mars_rstate *rs)
 	rs->durable_rec_seq = lg->durable_rec_seq;
 	rs->durable_lamport = lg->durable_lamport;
 	spin_unlock(&lg->lock);
-	if (READ_ONCE(lg->throttled))
+	if (atomic_read(&lg->throttled))
 		rs->flags |= MARS_RS_F_THROTTLED;
 	if (atomic64_read(&lg->wb_errors))
 		rs->flags |= MARS_RS_F_DATA_ERROR;
@@ -2759,7 +2875,7 @@ const struct mars_brick_type mars_logger_type = {
 	.name		= "logger",
 	.slot		= MARS_SLOT_LOGGER,
 	.brick_size	= sizeof(struct mars_logger),
-	.aspect_size	= sizeof(u64),
+	.aspect_size	= sizeof(struct lg_aspect),
 	.ctr		= mars_logger_ctr,
 	.dtr		= mars_logger_dtr,
 	.submit		= mars_logger_submit,

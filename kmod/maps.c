@@ -351,6 +351,27 @@ out:
 	rcu_read_unlock();
 }
 
+/* A write waited for buffer memory (the logger's throttle). Process context. */
+void mars_stat_throttled(u32 res_id)
+{
+	struct mars_io_ctr *c;
+	struct bpf_map *map;
+
+	rcu_read_lock();
+	map = rcu_dereference(mars_maps[MARS_MAP_IO]);
+	if (!map)
+		goto out;
+	preempt_disable();	/* the lookup returns this CPU's copy */
+	c = map->ops->map_lookup_elem(map, &res_id);
+	if (c)
+		mars_ctr_add(&c->throttled, 1);
+	else
+		mars_stat_drop();
+	preempt_enable();
+out:
+	rcu_read_unlock();
+}
+
 /* Count an error; caller holds rcu_read_lock(). */
 static void mars_stat_error(struct bpf_map *map, u32 res_id, const struct mref *m)
 {

@@ -270,6 +270,18 @@ static inline void mars_direct_end(struct mars_direct *d)
 	current->plug = d->saved;
 }
 
+/*
+ * The same for IO that is not a struct mref of @b's type: @b names the resource,
+ * @slot the brick slot it is counted in (MARS_SLOT_*), @inflight the requests
+ * between start and done in that slot. The logger counts its logfile writes and
+ * syncs as slot MARS_SLOT_LOG with these (pos: offset in the logfile).
+ * mars_io_done() returns the time it read (ktime_get_ns()).
+ */
+u64 mars_io_start(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u32 flags,
+		  u64 pos, u32 len);
+u64 mars_io_done(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u64 pos,
+		 u32 len, int err, u64 start_ns);
+
 static inline void *mref_aspect(struct mref *m, const struct mars_brick *b)
 {
 	return (char *)m + b->aspect_off;
@@ -407,6 +419,7 @@ u64 mars_stat_drops(void);
 void mars_stat_submit(u32 res_id, const struct mref *m);
 void mars_stat_done(u32 res_id, const struct mref *m, int err, u64 lat_ns);
 void mars_stat_lat(u32 res_id, u16 slot, u32 op, u64 lat_ns);
+void mars_stat_throttled(u32 res_id);
 void mars_stat_res_reset(u32 res_id, u32 kinds);
 #define MARS_STAT_ALL	(BIT(MARS_MAP_IO) | BIT(MARS_MAP_LAT))
 bool mars_map_read(u32 kind, u32 key, void *buf, size_t size);

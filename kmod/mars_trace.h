@@ -13,8 +13,9 @@
  * mars. The trace_<event>() functions are local to the module (not exported).
  *
  * The logger's events (log_append, log_commit, log_rotate, writeback, replay,
- * replay_done, emergency) carry log positions as log_seq (logfile number) and
- * off (byte offset in that file), data positions as pos/len (bytes on the
+ * replay_done, replay_stop, checkpoint, throttle, emergency) carry log
+ * positions as log_seq (logfile number; seq in checkpoint, as in the design)
+ * and off (byte offset in that file), data positions as pos/len (bytes on the
  * device), record types as type (MLOG_T_*: 1 DATA, 2 ZERO, 3 DISCARD, 4 PAD,
  * 5 GAP, 6 EOF; log-format.md). Callers compute what only an event needs (a
  * latency, a statfs) under trace_<event>_enabled(), so a disabled event costs a
@@ -359,6 +360,99 @@ TRACE_EVENT(emergency,
 	    TP_printk("res=%s res_id=%u enter=%u reason=%s free_bytes=%llu error=%d",
 		      __entry->res, __entry->res_id, __entry->enter, __entry->reason,
 		      __entry->free_bytes, __entry->error)
+);
+
+/*
+ * A writer waits for shadow-buffer memory (architecture.md 3.7): enter 1 when it
+ * starts waiting because buf_bytes (charged now) plus len (what the write needs)
+ * exceed limit (buf_max_mb in bytes), wait_ns 0; enter 0 when it proceeds,
+ * wait_ns its time waiting, buf_bytes as then.
+ */
+TRACE_EVENT(throttle,
+	    TP_PROTO(const char *res, u32 res_id, u32 enter, u64 buf_bytes, u64 limit,
+		     u32 len, u64 wait_ns),
+	    TP_ARGS(res, res_id, enter, buf_bytes, limit, len, wait_ns),
+	    TP_STRUCT__entry(__array(char, res, MARS_NAME_MAX)
+			     __field(u32, res_id)
+			     __field(u32, enter)
+			     __field(u64, buf_bytes)
+			     __field(u64, limit)
+			     __field(u32, len)
+			     __field(u64, wait_ns)),
+	    TP_fast_assign(memcpy(__entry->res, res, MARS_NAME_MAX);
+			   __entry->res_id = res_id;
+			   __entry->enter = enter;
+			   __entry->buf_bytes = buf_bytes;
+			   __entry->limit = limit;
+			   __entry->len = len;
+			   __entry->wait_ns = wait_ns;),
+	    TP_printk("res=%s res_id=%u enter=%u buf_bytes=%llu limit=%llu len=%u wait_ns=%llu",
+		      __entry->res, __entry->res_id, __entry->enter, __entry->buf_bytes,
+		      __entry->limit, __entry->len, __entry->wait_ns)
+);
+
+/* checkpoint kinds. */
+#define MARS_CKPT_WRITEBACK	0	/* wb_seq, wb_off in mars_rstate */
+#define MARS_CKPT_REPLAY	1	/* replay_seq, replay_off (replication; not yet) */
+
+/*
+ * A checkpoint moved to log_seq:off (architecture.md 3.5): for kind writeback,
+ * every record before it is durable on the data device; rec_seq is the last
+ * record it covers (0: none yet).
+ */
+TRACE_EVENT(checkpoint,
+	    TP_PROTO(const char *res, u32 res_id, u32 kind, u64 seq, u64 off, u64 rec_seq),
+	    TP_ARGS(res, res_id, kind, seq, off, rec_seq),
+	    TP_STRUCT__entry(__array(char, res, MARS_NAME_MAX)
+			     __field(u32, res_id)
+			     __field(u32, kind)
+			     __field(u64, seq)
+			     __field(u64, off)
+			     __field(u64, rec_seq)),
+	    TP_fast_assign(memcpy(__entry->res, res, MARS_NAME_MAX);
+			   __entry->res_id = res_id;
+			   __entry->kind = kind;
+			   __entry->seq = seq;
+			   __entry->off = off;
+			   __entry->rec_seq = rec_seq;),
+	    TP_printk("res=%s res_id=%u kind=%s seq=%llu off=%llu rec_seq=%llu",
+		      __entry->res, __entry->res_id,
+		      __print_symbolic(__entry->kind, { MARS_CKPT_WRITEBACK, "writeback" },
+				       { MARS_CKPT_REPLAY, "replay" }),
+		      __entry->seq, __entry->off, __entry->rec_seq)
+);
+
+/*
+ * Replay stops reading the log at log_seq:off. reason: MARS_REPLAY_STOP_* (END:
+ * the valid records of that file end there, outcome MLOG_O_* says how: a torn,
+ * zeroed or incomplete tail; the others: the log is refused there). outcome:
+ * the decoder's outcome for that file (0 when the stop is between files).
+ * error: 0 when recovery accepts the stop as the end of the file, else -errno
+ * (-EUCLEAN for a damaged log; the create then fails). At create, during the
+ * scan pass: at most one event per logfile, plus one when the files do not fit
+ * together.
+ */
+TRACE_EVENT(replay_stop,
+	    TP_PROTO(const char *res, u32 res_id, u32 reason, u64 log_seq, u64 off,
+		     u32 outcome, int error),
+	    TP_ARGS(res, res_id, reason, log_seq, off, outcome, error),
+	    TP_STRUCT__entry(__array(char, res, MARS_NAME_MAX)
+			     __field(u32, res_id)
+			     __field(u32, reason)
+			     __field(u64, log_seq)
+			     __field(u64, off)
+			     __field(u32, outcome)
+			     __field(s32, error)),
+	    TP_fast_assign(memcpy(__entry->res, res, MARS_NAME_MAX);
+			   __entry->res_id = res_id;
+			   __entry->reason = reason;
+			   __entry->log_seq = log_seq;
+			   __entry->off = off;
+			   __entry->outcome = outcome;
+			   __entry->error = error;),
+	    TP_printk("res=%s res_id=%u reason=%u log_seq=%llu off=%llu outcome=%u error=%d",
+		      __entry->res, __entry->res_id, __entry->reason, __entry->log_seq,
+		      __entry->off, __entry->outcome, __entry->error)
 );
 
 /* Map handover (MARS_IOC_MAP_ATTACH); res is empty, res_id 0. */

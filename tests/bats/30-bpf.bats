@@ -258,6 +258,34 @@ tracepoint:mars:req_done /args->slot == 0/ {
 	[ "$status" -ne 0 ]
 }
 
+# top_requests FILE SLOT OP: requests of r0 in SLOT/OP summed over top's samples.
+top_requests() {
+	jq -s "[.[][] | select(.resource == \"r0\" and .slot == \"$2\" and .op == \"$3\") | .requests] | add // 0" "$1"
+}
+
+@test "marsctl top counts each request of a workload once, per brick slot and op" {
+	require_vm
+	ensure_res r0
+	"$MARSCTL" --json top --interval 1 --iterations 120 >"$BATS_TEST_TMPDIR/top.json" &
+	toppid=$!
+	wait_for top_attached
+	dd if=/dev/zero of=/dev/mars/r0 bs=4k count=300 oflag=direct status=none
+	dd if=/dev/mars/r0 of=/dev/null bs=4k count=20 iflag=direct status=none
+	# two more samples, then SIGTERM: top exits after its current sample
+	sleep 2.5
+	kill "$toppid"
+	wait "$toppid" || true
+	run top_attached
+	[ "$status" -ne 0 ]
+	f=$BATS_TEST_TMPDIR/top.json
+	# sio completes in its threads: no event is lost to a nested program run
+	[ "$(top_requests "$f" if write)" = 300 ]
+	[ "$(top_requests "$f" data write)" = 300 ]
+	# udev may read the device after a writer closed it
+	[ "$(top_requests "$f" if read)" -ge 20 ]
+	[ "$(top_requests "$f" if flush)" = 0 ]
+}
+
 @test "rmmod is refused while a tracing program is attached, and works after it exits" {
 	require_vm
 	ensure_res r0

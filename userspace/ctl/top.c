@@ -3,10 +3,11 @@
  * marsctl top [<res>] [--interval SEC] [--once | --iterations N] [--json]: live
  * per-resource IOPS, throughput and latency percentiles, refreshed every interval
  * (default 1 s), like top(1). The user half of bpf/mars_top.bpf.c (libbpf-tools
- * shape): parse args, set libbpf print, open, configure (targ_res_id), load,
- * attach to tracepoint mars:req_done (raw_tp), run, one cleanup label. The program's
- * counters are cumulative; each interval shows the difference to the previous
- * read. The link is destroyed on exit (also on SIGINT/SIGTERM), so rmmod mars
+ * shape): parse args, set libbpf print, open, configure (the resource slots
+ * counted: the one asked for, or every slot up to the highest in use plus
+ * MARS_TOP_RES_SPARE; the array is sized to match), load, attach to tracepoint
+ * mars:req_done (raw_tp), run, one cleanup label. The program's counters are
+ * cumulative; each interval shows the difference to the previous read. The link is destroyed on exit (also on SIGINT/SIGTERM), so rmmod mars
  * works again afterwards.
  */
 #include <errno.h>
@@ -52,33 +53,73 @@ static struct top_row *row_find(struct top_row *rows, int *nrows, const struct m
 	return &rows[(*nrows)++];
 }
 
-/* Read every key of the program's map into @rows (sums over CPUs). */
-static int top_read(int fd, struct top_row *rows, int *nrows, struct mars_top_val *pcpu,
-		    int ncpu)
+/*
+ * Read the program's array (entries of resources res_base .. res_base + nr_res - 1)
+ * into @rows, summed over CPUs; an entry becomes a row once it counted a request.
+ * One batch lookup for the whole array (@keys: nr_res * MARS_TOP_PER_RES entries,
+ * @vals: as many times @ncpu values), not a system call per entry.
+ */
+static int top_read(int fd, __u32 res_base, __u32 nr_res, struct top_row *rows, int *nrows,
+		    __u32 *keys, struct mars_top_val *vals, int ncpu)
 {
-	struct mars_lat_key k, next;
-	struct mars_lat_key *cur = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = nr_res * MARS_TOP_PER_RES, out;
+	struct mars_top_val sum, *pcpu;
+	struct mars_lat_key k;
 	struct top_row *r;
+	int err;
 
-	while (!bpf_map_get_next_key(fd, cur, &next)) {
-		k = next;
-		cur = &k;
-		if (bpf_map_lookup_elem(fd, &k, pcpu))
-			continue;
-		r = row_find(rows, nrows, &k);
-		if (!r)
-			continue;
-		memset(&r->now, 0, sizeof(r->now));
+	err = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, &opts);
+	if (err && err != -ENOENT)
+		return err;
+	for (__u32 i = 0; i < count; i++) {
+		__u32 idx = keys[i];
+
+		pcpu = &vals[(size_t)i * ncpu];
+		memset(&sum, 0, sizeof(sum));
 		for (int c = 0; c < ncpu; c++) {
-			r->now.count += pcpu[c].count;
-			r->now.bytes += pcpu[c].bytes;
-			r->now.errors += pcpu[c].errors;
-			r->now.sum_ns += pcpu[c].sum_ns;
+			sum.count += pcpu[c].count;
+			sum.bytes += pcpu[c].bytes;
+			sum.errors += pcpu[c].errors;
+			sum.sum_ns += pcpu[c].sum_ns;
 			for (int b = 0; b < MARS_LAT_BUCKETS; b++)
-				r->now.bucket[b] += pcpu[c].bucket[b];
+				sum.bucket[b] += pcpu[c].bucket[b];
 		}
+		if (!sum.count)
+			continue;
+		k.res_id = res_base + idx / MARS_TOP_PER_RES;
+		k.slot = idx % MARS_TOP_PER_RES / MARS_OPS;
+		k.op = idx % MARS_OPS;
+		r = row_find(rows, nrows, &k);
+		if (r)
+			r->now = sum;
 	}
 	return 0;
+}
+
+/* Events of resources beyond the array (created since top started), summed. */
+static __u64 top_drops(int fd, __u64 *pcpu, int ncpu)
+{
+	__u32 zero = 0;
+	__u64 n = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, pcpu))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		n += pcpu[c];
+	return n;
+}
+
+/* The highest resource slot in use + 1, from mars_rstate (0: none, or no maps). */
+static __u32 top_res_used(const struct mars_maps *m)
+{
+	struct mars_rstate rs;
+	__u32 n = 0;
+
+	for (__u32 id = 0; m && id < MARS_RES_MAX; id++)
+		if (!mars_state_read(m->fd[MARS_MAP_RSTATE], id, &rs, sizeof(rs)) && rs.gen)
+			n = id + 1;
+	return n;
 }
 
 /* The resource's name from mars_rstate, or "#<res_id>". */
@@ -93,7 +134,7 @@ static void res_name(const struct mars_maps *m, __u32 id, char *buf, size_t len)
 }
 
 static void top_print(const struct mars_maps *m, struct top_row *rows, int nrows,
-		      double secs, int iteration)
+		      double secs, int iteration, __u64 drops)
 {
 	struct json_object *arr = NULL;
 	char name[MARS_NAME_MAX + 8];
@@ -104,6 +145,9 @@ static void top_print(const struct mars_maps *m, struct top_row *rows, int nrows
 		if (isatty(STDOUT_FILENO))
 			printf("\033[H\033[2J");
 		printf("marsctl top: interval %.1f s, sample %d\n", secs, iteration);
+		if (drops)
+			printf("(%llu requests of resources created since top started are not shown: restart top)\n",
+			       (unsigned long long)drops);
 		printf("%-26s %-6s %-12s %10s %10s %10s %10s %8s\n", "resource", "slot", "op",
 		       "iops", "MB/s", "p50_us", "p99_us", "errors");
 	}
@@ -171,9 +215,11 @@ int do_top(int argc, char **argv)
 	struct mars_top_val *pcpu = NULL;
 	struct top_row *rows = NULL;
 	double interval = 1.0, t0, t1;
-	int opt, ret = 1, nrows = 0, iterations = 0, ncpu, fd;
+	int opt, ret = 1, nrows = 0, iterations = 0, ncpu, fd, dfd;
 	const char *res = NULL;
-	__u32 res_id = ~0U;
+	__u32 res_id = ~0U, res_base = 0, nr_res;
+	__u64 *dpcpu = NULL;
+	__u32 *keys = NULL;
 	struct mars_rstate rs;
 
 	/* Parse args. */
@@ -209,9 +255,9 @@ int do_top(int argc, char **argv)
 		goto cleanup;
 	}
 	ncpu = libbpf_num_possible_cpus();
-	pcpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pcpu));
+	dpcpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*dpcpu));
 	rows = calloc(MARS_TOP_MAX_KEYS, sizeof(*rows));
-	if (ncpu <= 0 || !pcpu || !rows) {
+	if (ncpu <= 0 || !dpcpu || !rows) {
 		err_msg("out of memory");
 		goto cleanup;
 	}
@@ -223,7 +269,26 @@ int do_top(int argc, char **argv)
 		err_msg("cannot open the top program: %s", strerror(errno));
 		goto cleanup;
 	}
-	skel->rodata->targ_res_id = res_id;
+	if (res) {
+		res_base = res_id;
+		nr_res = 1;
+	} else {
+		nr_res = top_res_used(m) + MARS_TOP_RES_SPARE;
+		if (nr_res > MARS_RES_MAX)
+			nr_res = MARS_RES_MAX;
+	}
+	keys = calloc(nr_res * MARS_TOP_PER_RES, sizeof(*keys));
+	pcpu = calloc((size_t)nr_res * MARS_TOP_PER_RES * ncpu, sizeof(*pcpu));
+	if (!keys || !pcpu) {
+		err_msg("out of memory");
+		goto cleanup;
+	}
+	skel->rodata->res_base = res_base;
+	skel->rodata->nr_res = nr_res;
+	if (bpf_map__set_max_entries(skel->maps.top_lat, nr_res * MARS_TOP_PER_RES)) {
+		err_msg("cannot size the top program's map: %s", strerror(errno));
+		goto cleanup;
+	}
 	if (mars_top_bpf__load(skel)) {
 		err_msg("cannot load the top program (is mars.ko loaded? tracepoint mars:req_done is needed)");
 		goto cleanup;
@@ -233,6 +298,7 @@ int do_top(int argc, char **argv)
 		goto cleanup;
 	}
 	fd = bpf_map__fd(skel->maps.top_lat);
+	dfd = bpf_map__fd(skel->maps.top_drops);
 	signal(SIGINT, top_sig);
 	signal(SIGTERM, top_sig);
 
@@ -241,8 +307,11 @@ int do_top(int argc, char **argv)
 	for (int it = 1; !top_stop && (!iterations || it <= iterations); it++) {
 		usleep((useconds_t)(interval * 1e6));
 		t1 = now_s();
-		top_read(fd, rows, &nrows, pcpu, ncpu);
-		top_print(m, rows, nrows, t1 - t0, it);
+		if (top_read(fd, res_base, nr_res, rows, &nrows, keys, pcpu, ncpu)) {
+			err_msg("cannot read the top program's map: %s", strerror(errno));
+			goto cleanup;
+		}
+		top_print(m, rows, nrows, t1 - t0, it, top_drops(dfd, dpcpu, ncpu));
 		t0 = t1;
 	}
 	ret = 0;
@@ -253,6 +322,8 @@ cleanup:
 	if (m)
 		mars_maps_close(m);
 	free(rows);
+	free(dpcpu);
+	free(keys);
 	free(pcpu);
 	return ret;
 usage:

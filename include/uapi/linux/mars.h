@@ -608,6 +608,20 @@ struct mars_rstate {
 #define MARS_REPLAY_DONE	3	/* finished; the device exists */
 
 /*
+ * Why replay stops or waits: mars_rstate.replay_stop (architecture.md 5.3) and
+ * the reason of tracepoint mars:replay_stop.
+ */
+#define MARS_REPLAY_STOP_RUNNING	0	/* not stopped */
+#define MARS_REPLAY_STOP_END		1	/* the valid records of a logfile end here */
+#define MARS_REPLAY_STOP_LIMIT		2	/* the replay limit is reached */
+#define MARS_REPLAY_STOP_PAUSED		3	/* paused by the operator */
+#define MARS_REPLAY_STOP_GAP		4	/* a logfile is missing */
+#define MARS_REPLAY_STOP_SEQ_JUMP	5	/* rec_seq does not continue */
+#define MARS_REPLAY_STOP_CORRUPT	6	/* a damaged header or record */
+#define MARS_REPLAY_STOP_IO_ERROR	7	/* reading the log or writing the data failed */
+#define MARS_REPLAY_STOP_FINISHED	8	/* the whole log is replayed */
+
+/*
  * IO counters (mars_io[res_id], per CPU: sum over CPUs to read). Requests are
  * counted at if submit, errors at if completion; since the resource's creation.
  */
