@@ -253,7 +253,7 @@ static inline struct mars_logger *to_lg(struct mars_brick *b)
 
 static u32 lg_crc(u32 crc, const void *p, size_t len)
 {
-	return crc32c(crc, p, len);
+	return mars_crc32c(crc, p, len);
 }
 
 size_t mars_logger_io_size(void)
@@ -977,7 +977,8 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		r.lamport = lg_lamport(lg);
 		crc = mlog_rec_encode_begin(&r, lg->log_salt, h, lg_crc);
 		for (i = 0; i < e->nr_pages; i++)
-			crc = crc32c(crc, page_address(e->bvec[i].bv_page), e->bvec[i].bv_len);
+			crc = mars_crc32c(crc, page_address(e->bvec[i].bv_page),
+					  e->bvec[i].bv_len);
 		mlog_rec_set_crc(h, crc);
 		e->log_seq = lg->log_seq;
 		e->log_off = lg->log_appended + total;
