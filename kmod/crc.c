@@ -21,16 +21,10 @@
  *
  * The parameter picks a driver by name instead (mars.crc32c=crc32c-generic);
  * "auto" (the default) measures.
- *
- * mars_crc32c_split() checksums a large buffer on two CPUs: the second half in
- * a work item while the caller does the first, then the two are combined
- * (crc(A|B) = shift(crc(A), |B|) ^ crc0(B), lib/crc32.c). Replay's scan checks
- * every payload's CRC in one thread, and in the VM that CRC is half its time.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/hash.h>
-#include <linux/crc32.h>
 #include <linux/crc32c.h>
 #include <linux/err.h>
 #include <linux/ktime.h>
@@ -38,7 +32,6 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/workqueue.h>
 
 #include "mars.h"
 
@@ -51,7 +44,6 @@
 static struct crypto_shash *mars_crc_tfm;
 static char mars_crc_want[MARS_CRC_DRV_LEN] = "auto";
 static char mars_crc_chosen[MARS_CRC_DRV_LEN];
-static bool mars_crc_split_ok;
 
 static int mars_crc_param_set(const char *val, const struct kernel_param *kp)
 {
@@ -165,68 +157,6 @@ static u64 mars_crc_time(struct crypto_shash *tfm, const u8 *buf, size_t len)
 	return max_t(u64, best, 1);
 }
 
-/* mars_crc32c_split(): buffers at least this long are split. */
-#define MARS_CRC_SPLIT_MIN	(256 * 1024)
-
-struct mars_crc_half {
-	struct work_struct work;
-	const u8 *p;
-	unsigned int len;
-	u32 crc;		/* of p[0..len), seeded with 0 */
-	atomic_t owner;		/* 0: nobody yet; 1: the work item; 2: the caller */
-};
-
-static void mars_crc_half_work(struct work_struct *w)
-{
-	struct mars_crc_half *h = container_of(w, struct mars_crc_half, work);
-
-	if (atomic_cmpxchg(&h->owner, 0, 1) == 0)
-		h->crc = mars_crc32c(0, h->p, h->len);
-}
-
-/* mars_crc32c_split() with the second part starting at @cut (0 < @cut < @len). */
-static u32 mars_crc_split_at(u32 crc, const u8 *p, unsigned int len, unsigned int cut)
-{
-	struct mars_crc_half h = { .p = p + cut, .len = len - cut };
-
-	INIT_WORK_ONSTACK(&h.work, mars_crc_half_work);
-	atomic_set(&h.owner, 0);
-	queue_work(system_unbound_wq, &h.work);
-	crc = mars_crc32c(crc, p, cut);
-	/*
-	 * If no worker has taken the second part yet (all CPUs busy), do it here
-	 * rather than wait. Either way the work item must be finished (or never
-	 * run) before h leaves the stack: cancel or flush it.
-	 */
-	if (atomic_cmpxchg(&h.owner, 0, 2) == 0) {
-		h.crc = mars_crc32c(0, h.p, h.len);
-		cancel_work_sync(&h.work);
-	} else {
-		flush_work(&h.work);
-	}
-	destroy_work_on_stack(&h.work);
-	return __crc32c_le_combine(crc, h.crc, h.len);
-}
-
-/**
- * mars_crc32c_split() - mars_crc32c(), for large buffers on two CPUs.
- * @crc: the running register.
- * @p: the bytes.
- * @len: how many.
- *
- * Process context (may sleep). Buffers shorter than MARS_CRC_SPLIT_MIN, and
- * machines with one CPU online, are checksummed here alone.
- *
- * Return: the register after the bytes, as mars_crc32c().
- */
-u32 mars_crc32c_split(u32 crc, const void *p, unsigned int len)
-{
-	might_sleep();
-	if (len < MARS_CRC_SPLIT_MIN || num_online_cpus() < 2 || !mars_crc_split_ok)
-		return mars_crc32c(crc, p, len);
-	return mars_crc_split_at(crc, p, len, round_down(len / 2, 64));
-}
-
 /**
  * mars_crc_init() - choose the log's CRC32C implementation (module load, before
  * any logger exists).
@@ -240,13 +170,12 @@ int mars_crc_init(void)
 	static const char * const names[] = { "crc32c", "crc32c-generic" };
 	struct crypto_shash *tfm[ARRAY_SIZE(names)] = { };
 	u64 ns[ARRAY_SIZE(names)] = { };
-	bool force = strcmp(mars_crc_want, "auto"), have_buf;
+	bool force = strcmp(mars_crc_want, "auto");
 	int i, j, best = -1;
 	u8 *buf;
 
 	/* Without the buffer no candidate can be checked: the log uses crc32c(). */
 	buf = kmalloc(MARS_CRC_BUF, GFP_KERNEL);
-	have_buf = buf;
 	if (buf)
 		get_random_bytes(buf, MARS_CRC_BUF);
 	for (i = 0; buf && i < ARRAY_SIZE(names); i++) {
@@ -281,26 +210,20 @@ int mars_crc_init(void)
 		if (best < 0 || ns[i] < ns[best])
 			best = i;
 	}
-	if (best >= 0)
-		WRITE_ONCE(mars_crc_tfm, tfm[best]);
-	/* Splitting is used only if it combines to crc32c()'s result (random buffer). */
-	mars_crc_split_ok = buf && mars_crc_split_at(~0U, buf, MARS_CRC_BUF, 12345) ==
-				   crc32c(~0U, buf, MARS_CRC_BUF);
-	if (!mars_crc_split_ok)
-		pr_warn("crc32c: split checksums not used (%s)\n",
-			buf ? "they do not combine" : "no memory to test them");
-	kfree(buf);
 	if (best < 0) {
 		pr_warn("crc32c: no usable driver%s%s%s; the log uses crc32c() (%s)\n",
 			force ? " named " : "", force ? mars_crc_want : "",
-			have_buf ? "" : " (no memory to test one)", crc32c_impl());
+			buf ? "" : " (no memory to test one)", crc32c_impl());
+		kfree(buf);
 		return 0;
 	}
+	kfree(buf);
 	strscpy(mars_crc_chosen, crypto_shash_driver_name(tfm[best]), sizeof(mars_crc_chosen));
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		if (tfm[i] && i != best)
 			crypto_free_shash(tfm[i]);
 	}
+	WRITE_ONCE(mars_crc_tfm, tfm[best]);
 	pr_info("crc32c: the log uses %s (%s; crc32c() uses %s)\n", mars_crc_chosen,
 		force ? "mars.crc32c" : "fastest measured", crc32c_impl());
 	return 0;

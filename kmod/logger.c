@@ -1995,12 +1995,6 @@ static int lg_rwin_fill(struct lg_rfile *rf, u64 off)
 	return 0;
 }
 
-/* The scan's CRC: payloads of 256 KiB and more on two CPUs (kmod/crc.c). */
-static u32 lg_replay_crc(u32 crc, const void *p, size_t len)
-{
-	return mars_crc32c_split(crc, p, len);
-}
-
 static int lg_replay_read(void *ctx, u64 off, void *buf, u32 len)
 {
 	struct lg_rfile *rf = ctx;
@@ -2394,7 +2388,7 @@ static int lg_scan_file(struct mars_logger *lg, struct lg_replay *rp, u64 seq, b
 	}
 	s.read = lg_replay_read;
 	s.ctx = rf;
-	s.crc = lg_replay_crc;
+	s.crc = lg_crc;
 	s.end = rf->size;
 	s.tail_may_be_torn = torn;
 	s.expect_seq = seq;

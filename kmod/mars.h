@@ -363,8 +363,6 @@ void mars_dev_reset_stats(u32 kinds);
  * one mars.crc32c names); same results as crc32c(). Any context.
  */
 u32 mars_crc32c(u32 crc, const void *p, unsigned int len);
-/* The same for large buffers, on two CPUs; process context. */
-u32 mars_crc32c_split(u32 crc, const void *p, unsigned int len);
 int mars_crc_init(void);
 void mars_crc_exit(void);
 const char *mars_crc_driver(void);
