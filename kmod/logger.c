@@ -60,7 +60,6 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/file.h>
-#include <linux/fadvise.h>
 #include <linux/fs.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/kthread.h>
@@ -278,7 +277,7 @@ static void lg_endio(struct mars_logger *lg, struct mref *m, int err)
 
 static u32 lg_crc(u32 crc, const void *p, size_t len)
 {
-	return crc32c(crc, p, len);
+	return mars_crc32c(crc, p, len);
 }
 
 size_t mars_logger_io_size(void)
@@ -1058,7 +1057,8 @@ static unsigned int lg_build_batch(struct mars_logger *lg, struct list_head *bat
 		r.lamport = lg_lamport(lg);
 		crc = mlog_rec_encode_begin(&r, lg->log_salt, h, lg_crc);
 		for (i = 0; i < e->nr_pages; i++)
-			crc = crc32c(crc, page_address(e->bvec[i].bv_page), e->bvec[i].bv_len);
+			crc = mars_crc32c(crc, page_address(e->bvec[i].bv_page),
+					  e->bvec[i].bv_len);
 		mlog_rec_set_crc(h, crc);
 		e->log_seq = lg->log_seq;
 		e->log_off = lg->log_appended + total;
@@ -1978,43 +1978,141 @@ int mars_logger_rotate(struct mars_brick *b, u64 *old_seq, u64 *old_end, u64 *ne
 
 /* ---- replay (log-format.md 10.3) ------------------------------------------ */
 
+/*
+ * Replay reads (both passes of a recovery) go through a window of LG_RWIN bytes:
+ * one read of the whole window, with O_DIRECT where the log filesystem allows it,
+ * into pages; the decoder's reads (a record header, a payload) are copies out of
+ * it. Profiles in the VM (docs/performance.md) showed the first pass spending
+ * most of its time in the page cache: one kernel_read() per header and per
+ * payload, each of them allocating, inserting, reading ahead and copying pages.
+ * O_DIRECT reads go straight from the log device into the window. A file, or a
+ * read, that O_DIRECT refuses is read buffered (the same window). Direct reads
+ * see data still dirty in the page cache: the filesystem writes the range back
+ * first (iomap_dio_rw()).
+ */
+#define LG_RWIN		(4U << 20)
+
+struct lg_rwin {
+	struct page **pages;
+	struct bio_vec *bvec;
+	unsigned int nr;
+};
+
 struct lg_rfile {
 	struct file *f;
 	u64 size;
-	u64 ra_end;		/* read-ahead asked for up to here */
+	bool direct;		/* f is open with O_DIRECT */
+	struct lg_rwin *win;
+	u64 win_off;		/* file offset of the window's first byte */
+	u64 win_len;		/* bytes of the file in the window */
 };
 
-/* Read-ahead of a logfile being scanned: windows of this size, one ahead. */
-#define LG_RA_WINDOW	(8ULL << 20)
+static void lg_rwin_free(struct lg_rwin *w)
+{
+	if (!w)
+		return;
+	while (w->nr--)
+		__free_page(w->pages[w->nr]);
+	kvfree(w->pages);
+	kvfree(w->bvec);
+	kfree(w);
+}
+
+static struct lg_rwin *lg_rwin_alloc(void)
+{
+	unsigned int nr = LG_RWIN / PAGE_SIZE;
+	struct lg_rwin *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	w->pages = kvcalloc(nr, sizeof(*w->pages), GFP_KERNEL);
+	w->bvec = kvcalloc(nr, sizeof(*w->bvec), GFP_KERNEL);
+	if (!w->pages || !w->bvec)
+		goto nomem;
+	for (; w->nr < nr; w->nr++) {
+		w->pages[w->nr] = alloc_page(GFP_KERNEL);
+		if (!w->pages[w->nr])
+			goto nomem;
+		w->bvec[w->nr].bv_page = w->pages[w->nr];
+		w->bvec[w->nr].bv_len = PAGE_SIZE;
+	}
+	return w;
+nomem:
+	lg_rwin_free(w);
+	return NULL;
+}
+
+/* Go on reading @rf through the page cache (the filesystem refused O_DIRECT). */
+static void lg_rfile_buffered(struct lg_rfile *rf)
+{
+	/* As fcntl(F_SETFL): our own struct file, read only by us. */
+	spin_lock(&rf->f->f_lock);
+	rf->f->f_flags &= ~O_DIRECT;
+	spin_unlock(&rf->f->f_lock);
+	rf->direct = false;
+}
+
+/*
+ * Fill the window with the file from @off (rounded down to a page) on, up to
+ * LG_RWIN bytes or the file's end. Returns 0 (win_len may be short if the file
+ * shrank: the caller reports that), or -errno.
+ */
+static int lg_rwin_fill(struct lg_rfile *rf, u64 off)
+{
+	struct lg_rwin *w = rf->win;
+	loff_t pos = round_down(off, PAGE_SIZE);
+	u64 want = min_t(u64, LG_RWIN, rf->size - pos), got = 0, ask;
+	struct iov_iter iter;
+	ssize_t n;
+
+	rf->win_off = pos;
+	rf->win_len = 0;
+	while (got < want) {
+		/* O_DIRECT reads whole blocks: ask for whole pages, the file's end cuts. */
+		ask = rf->direct ? round_up(want, PAGE_SIZE) : want;
+		iov_iter_bvec(&iter, ITER_DEST, w->bvec, w->nr, ask);
+		iov_iter_advance(&iter, got);
+		n = vfs_iter_read(rf->f, &iter, &pos, 0);
+		if (n == -EINVAL && rf->direct) {
+			lg_rfile_buffered(rf);
+			continue;
+		}
+		if (n < 0)
+			return n;
+		if (!n)
+			break;
+		got += n;
+		/* A short direct read before the end leaves pos unaligned: go on buffered. */
+		if (rf->direct && got < want && !IS_ALIGNED(pos, PAGE_SIZE))
+			lg_rfile_buffered(rf);
+	}
+	rf->win_len = min(got, want);
+	return 0;
+}
 
 static int lg_replay_read(void *ctx, u64 off, void *buf, u32 len)
 {
 	struct lg_rfile *rf = ctx;
-	loff_t pos = off;
-	ssize_t n;
+	struct lg_rwin *w = rf->win;
+	u64 i;
+	u32 n;
+	int ret;
 
 	/* The decoder cannot yield (no kernel API there): long scans yield here. */
 	cond_resched();
-	/*
-	 * Scans read records in file order from a cold page cache (after a
-	 * crash): ask for the next window in large requests instead of relying on
-	 * the small read-ahead of single records. At most one window ahead, so
-	 * the page cache holds little more than we read; advice only, errors
-	 * ignored (the read below reports real ones).
-	 */
-	if (off + len + LG_RA_WINDOW > rf->ra_end && rf->ra_end < rf->size) {
-		u64 from = max(rf->ra_end, off);
-
-		vfs_fadvise(rf->f, from, LG_RA_WINDOW, POSIX_FADV_WILLNEED);
-		rf->ra_end = from + LG_RA_WINDOW;
-	}
 	while (len) {
-		n = kernel_read(rf->f, buf, len, &pos);
-		if (n < 0)
-			return n;
-		if (!n)
-			return -EIO;
+		if (off < rf->win_off || off >= rf->win_off + rf->win_len) {
+			ret = lg_rwin_fill(rf, off);
+			if (ret)
+				return ret;
+			if (off >= rf->win_off + rf->win_len)
+				return -EIO;	/* the file is shorter than its size said */
+		}
+		i = off - rf->win_off;
+		n = min_t(u64, len, min_t(u64, rf->win_len - i, PAGE_SIZE - offset_in_page(i)));
+		memcpy_from_page(buf, w->pages[i >> PAGE_SHIFT], offset_in_page(i), n);
 		buf += n;
+		off += n;
 		len -= n;
 	}
 	return 0;
@@ -2045,7 +2143,8 @@ static void lg_replay_endio(struct mref *m, int err)
 		atomic_cmpxchg(&lg->replay_err, 0, err);
 	if (trace_replay_enabled())
 		trace_replay(lg->name, lg->res_id, io->rec_log_seq, io->rec_off, io->rec_seq,
-			     io->rec_type, m->pos, m->len, ktime_get_ns() - io->start_ns, err);
+			     io->rec_type, m->pos, m->len,
+			     io->start_ns ? ktime_get_ns() - io->start_ns : 0, err);
 	atomic64_add(io->m.len, &lg->prog->done);
 	/*
 	 * Ending the overlap may start a waiting write from here (any context);
@@ -2062,15 +2161,49 @@ static void lg_replay_endio(struct mref *m, int err)
 		complete(&lg->replay_done);
 }
 
-/* Apply one record: many in flight, overlapping ones in log order. */
-static int lg_replay_apply(struct mars_logger *lg, const struct mlog_rec *r, const u8 *data)
+/*
+ * The payload of DATA record @r (at @data) in pages of its own, for the write to
+ * the data device: *@pages, *@bvec, *@nr. Returns 0 or -ENOMEM (nothing kept).
+ */
+static int lg_replay_pages(const struct mlog_rec *r, const u8 *data, gfp_t gfp,
+			   struct page ***pages, struct bio_vec **bvec, unsigned int *nr)
 {
-	unsigned int nr = 0, i;
-	struct lg_io *io;
+	unsigned int n = DIV_ROUND_UP(r->len, PAGE_SIZE), i;
+	struct page **p = kcalloc(n, sizeof(*p), gfp);
+	struct bio_vec *bv = kcalloc(n, sizeof(*bv), gfp);
 
+	if (!p || !bv)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		u32 len = min_t(u32, PAGE_SIZE, r->len - i * PAGE_SIZE);
+
+		p[i] = alloc_page(gfp);
+		if (!p[i])
+			goto nomem;
+		memcpy(page_address(p[i]), data + i * PAGE_SIZE, len);
+		bv[i].bv_page = p[i];
+		bv[i].bv_len = len;
+	}
+	*pages = p;
+	*bvec = bv;
+	*nr = n;
+	return 0;
+nomem:
+	for (i = 0; p && i < n && p[i]; i++)
+		__free_page(p[i]);
+	kfree(p);
+	kfree(bv);
+	return -ENOMEM;
+}
+
+/*
+ * Does replay write @r (or count it as written)? Returns 1 for a write to
+ * submit, 0 for a record that needs none (counted as done, if at all), or -errno.
+ */
+static int lg_replay_check(struct mars_logger *lg, const struct mlog_rec *r)
+{
 	switch (r->type) {
 	case MLOG_T_DATA:
-		nr = DIV_ROUND_UP(r->len, PAGE_SIZE);
 		break;
 	case MLOG_T_ZERO:
 		if (!lg->brick.lower->info.max_write_zeroes_sectors)
@@ -2088,53 +2221,184 @@ static int lg_replay_apply(struct mars_logger *lg, const struct mlog_rec *r, con
 	}
 	if (r->pos + r->len > lg->brick.info.size)
 		return -ERANGE;
-	down(&lg->replay_sem);
-	io = lg_io_alloc(lg);
-	if (nr) {
-		io->pages = kcalloc(nr, sizeof(*io->pages), GFP_KERNEL);
-		io->own_bvec = kcalloc(nr, sizeof(*io->own_bvec), GFP_KERNEL);
-		if (!io->pages || !io->own_bvec)
-			goto nomem;
-		for (i = 0; i < nr; i++) {
-			u32 n = min_t(u32, PAGE_SIZE, r->len - i * PAGE_SIZE);
+	return 1;
+}
 
-			io->pages[i] = alloc_page(GFP_KERNEL);
-			if (!io->pages[i])
-				goto nomem;
-			io->nr_pages++;
-			memcpy(page_address(io->pages[i]), data + i * PAGE_SIZE, n);
-			io->own_bvec[i].bv_page = io->pages[i];
-			io->own_bvec[i].bv_len = n;
-		}
-	}
+/*
+ * Submit the write of record @r (lg_replay_check() said 1): many in flight,
+ * overlapping ones in log order. For DATA, @pages and @bvec (@nr of them) hold
+ * the payload and are the request's from here on, also on error. The caller
+ * holds a slot of replay_sem, which the completion gives back.
+ */
+static void lg_replay_submit(struct mars_logger *lg, const struct mlog_rec *r,
+			     struct page **pages, struct bio_vec *bvec, unsigned int nr)
+{
+	struct lg_io *io = lg_io_alloc(lg);
+
+	io->pages = pages;
+	io->own_bvec = bvec;
+	io->nr_pages = nr;
 	io->m.pos = r->pos;
 	io->m.len = r->len;
 	io->m.op = r->type == MLOG_T_DATA ? MREF_WRITE :
 		   r->type == MLOG_T_ZERO ? MREF_WRITE_ZEROES : MREF_DISCARD;
 	if (r->flags & MLOG_F_NOUNMAP)
 		io->m.flags |= MREF_F_NOUNMAP;
-	io->m.bvec = io->own_bvec;
+	io->m.bvec = bvec;
 	io->m.nr_bvec = nr;
 	io->m.endio = lg_replay_endio;
 	io->rec_type = r->type;
 	io->rec_seq = r->rec_seq;
 	io->rec_log_seq = lg->replay_file_seq;
 	io->rec_off = r->off;
-	io->start_ns = ktime_get_ns();
+	/* A clock read costs (HPET in the VM): only for the tracepoint. */
+	io->start_ns = trace_replay_enabled() ? ktime_get_ns() : 0;
 	atomic_inc(&lg->replay_inflight);
 	lg->replay_records++;
 	lg->replay_bytes += r->len;
 	if (mars_overlap_begin(&lg->replay_ovl, &io->ovl, &io->m, lg_replay_start))
 		lg_submit_lower(lg, io);
+}
+
+/* Apply one record, its payload (DATA) at @data. */
+static int lg_replay_apply(struct mars_logger *lg, const struct mlog_rec *r, const u8 *data)
+{
+	struct page **pages = NULL;
+	struct bio_vec *bvec = NULL;
+	unsigned int nr = 0;
+	int ret = lg_replay_check(lg, r);
+
+	if (ret <= 0)
+		return ret;
+	/* The slot first: it bounds the memory of the writes in flight. */
+	down(&lg->replay_sem);
+	if (r->type == MLOG_T_DATA &&
+	    lg_replay_pages(r, data, GFP_KERNEL, &pages, &bvec, &nr)) {
+		up(&lg->replay_sem);
+		return -ENOMEM;
+	}
+	lg_replay_submit(lg, r, pages, bvec, nr);
 	return 0;
-nomem:
-	while (io->nr_pages--)
-		__free_page(io->pages[io->nr_pages]);
-	kfree(io->pages);
-	kfree(io->own_bvec);
-	lg_io_free(io);
-	up(&lg->replay_sem);
-	return -ENOMEM;
+}
+
+/*
+ * Records the first pass keeps for the second: each payload was read and
+ * CRC-checked once, into pages of its own; the second pass submits them as they
+ * are instead of reading and checking the file again. Kept are the records that
+ * replay may write (DATA, ZERO, DISCARD) from the checkpoint on, in log order,
+ * while their payloads fit the logger's buffer bound (buf_max_mb: the memory
+ * the logger uses for data not yet written back once it runs, and which it
+ * does not use yet while it recovers). From the first record that does not fit
+ * (or whose pages cannot be had) on, nothing more is kept: the kept records are
+ * a prefix, and the second pass reads the rest from the files as before.
+ */
+struct lg_kept {
+	struct list_head list;
+	struct mlog_rec rec;
+	u64 idx;			/* index of its file in the recovery */
+	struct page **pages;
+	struct bio_vec *bvec;
+	unsigned int nr;
+};
+
+struct lg_replay {
+	struct lg_rfile rf;		/* the file being scanned; rf.win for all */
+	struct list_head kept;		/* struct lg_kept, in log order */
+	u64 kept_bytes, kept_max;
+	u64 idx;			/* index of the file being scanned */
+	bool keeping;			/* the first pass keeps records */
+	u64 stop_idx, stop_off;		/* the first record not kept */
+	u64 kept_applied;		/* bytes the second pass took from kept records */
+};
+
+static void lg_kept_free(struct lg_kept *k)
+{
+	while (k->nr--)
+		__free_page(k->pages[k->nr]);
+	kfree(k->pages);
+	kfree(k->bvec);
+	kfree(k);
+}
+
+/* Keep @r (payload at @data) for the second pass, or stop keeping. */
+static void lg_replay_keep(struct lg_replay *rp, const struct mlog_rec *r, const u8 *data)
+{
+	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	u64 cost = sizeof(struct lg_kept) + (r->type == MLOG_T_DATA ? r->len : 0);
+	struct lg_kept *k = NULL;
+
+	if (rp->kept_bytes + cost <= rp->kept_max)
+		k = kzalloc(sizeof(*k), gfp);
+	if (k && r->type == MLOG_T_DATA &&
+	    lg_replay_pages(r, data, gfp, &k->pages, &k->bvec, &k->nr)) {
+		kfree(k);
+		k = NULL;
+	}
+	if (!k) {
+		rp->keeping = false;
+		rp->stop_idx = rp->idx;
+		rp->stop_off = r->off;
+		return;
+	}
+	k->rec = *r;
+	k->idx = rp->idx;
+	list_add_tail(&k->list, &rp->kept);
+	rp->kept_bytes += cost;
+}
+
+/*
+ * Drop every kept record (replay starts after them) and keep again from here:
+ * the kept records stay a prefix of those the second pass writes.
+ */
+static void lg_kept_reset(struct lg_replay *rp)
+{
+	struct lg_kept *k, *tmp;
+
+	list_for_each_entry_safe(k, tmp, &rp->kept, list) {
+		list_del(&k->list);
+		lg_kept_free(k);
+	}
+	rp->kept_bytes = 0;
+	rp->keeping = true;
+	rp->stop_idx = U64_MAX;
+	rp->stop_off = 0;
+}
+
+/*
+ * Second pass: submit the kept records of file @idx (lg->replay_file_seq) at or
+ * after @from_off, in log order; drop the ones before it, and those of earlier
+ * files. @path is room for a file name. Returns 0, or -errno with @err set.
+ */
+static int lg_replay_kept(struct mars_logger *lg, struct lg_replay *rp, u64 idx, u64 from_off,
+			  char *path, char *err)
+{
+	struct lg_kept *k, *tmp;
+	int ret = 0;
+
+	list_for_each_entry_safe(k, tmp, &rp->kept, list) {
+		if (k->idx > idx)
+			break;
+		list_del(&k->list);
+		if (k->idx == idx && k->rec.off >= from_off && !ret) {
+			ret = lg_replay_check(lg, &k->rec);
+			if (ret > 0) {
+				down(&lg->replay_sem);
+				/* The pages go to the request. */
+				lg_replay_submit(lg, &k->rec, k->pages, k->bvec, k->nr);
+				rp->kept_applied += k->rec.len;
+				kfree(k);
+				ret = 0;
+				continue;
+			}
+			if (ret < 0) {
+				lg_file_path(lg, lg->replay_file_seq, path);
+				mars_err(err, "replay of %s offset %llu failed: %d", path,
+					 k->rec.off, ret);
+			}
+		}
+		lg_kept_free(k);
+	}
+	return ret;
 }
 
 /* Per file of a recovery: what the first pass found. */
@@ -2173,7 +2437,13 @@ static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, cha
 	ret = lg_file_path(lg, seq, path);
 	if (ret)
 		return ret;
-	rf->f = filp_open(path, O_RDONLY | O_LARGEFILE | O_NOATIME, 0);
+	/* O_DIRECT where the filesystem has it (see LG_RWIN); else buffered. */
+	rf->direct = true;
+	rf->f = filp_open(path, O_RDONLY | O_LARGEFILE | O_NOATIME | O_DIRECT, 0);
+	if (rf->f == ERR_PTR(-EINVAL)) {
+		rf->direct = false;
+		rf->f = filp_open(path, O_RDONLY | O_LARGEFILE | O_NOATIME, 0);
+	}
 	if (IS_ERR(rf->f)) {
 		ret = PTR_ERR(rf->f);
 		rf->f = NULL;
@@ -2186,7 +2456,8 @@ static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, cha
 		return ret;
 	}
 	rf->size = st.size;
-	rf->ra_end = 0;
+	rf->win_off = 0;
+	rf->win_len = 0;
 	return 0;
 }
 
@@ -2195,26 +2466,26 @@ static int lg_open_log(struct mars_logger *lg, u64 seq, struct lg_rfile *rf, cha
  * counts from @from_off also without @apply). Returns 0 or -errno with @err set
  * for a fatal outcome or an IO error.
  */
-static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
-			u64 from_off, u8 *buf, struct lg_rinfo *ri, char *err)
+static int lg_scan_file(struct mars_logger *lg, struct lg_replay *rp, u64 seq, bool torn,
+			bool apply, u64 from_off, u8 *buf, struct lg_rinfo *ri, char *err)
 {
-	struct lg_rfile rf;
+	struct lg_rfile *rf = &rp->rf;
 	struct mlog_scan s = { };
 	char *path = kmalloc(LG_PATH_MAX, GFP_KERNEL);
 	int ret;
 
 	if (!path)
 		return -ENOMEM;
-	ret = lg_open_log(lg, seq, &rf, path);
+	ret = lg_open_log(lg, seq, rf, path);
 	if (ret) {
 		mars_err(err, "cannot open logfile %llu: %d", seq, ret);
 		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR, seq, 0, 0, ret);
 		goto out;
 	}
 	s.read = lg_replay_read;
-	s.ctx = &rf;
+	s.ctx = rf;
 	s.crc = lg_crc;
-	s.end = rf.size;
+	s.end = rf->size;
 	s.tail_may_be_torn = torn;
 	s.expect_seq = seq;
 	lg->replay_file_seq = seq;
@@ -2236,6 +2507,9 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 			if (s.rec.type == MLOG_T_GAP) {
 				ri->gap_first = true;
 				ri->gap_prev = get_unaligned_le64(buf);
+				/* Replay starts here at the earliest (lg_recover()). */
+				if (!apply && rp->idx)
+					lg_kept_reset(rp);
 			}
 		}
 		ri->records++;
@@ -2245,11 +2519,16 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 			ri->bytes += s.rec.len;
 			if (s.rec.off >= from_off)
 				ri->tail_bytes += s.rec.len;
+			if (rp->keeping && !apply && s.rec.off >= from_off)
+				lg_replay_keep(rp, &s.rec, buf);
 		}
 		if (s.rec.type == MLOG_T_EOF) {
 			if (s.rec.flags & MLOG_F_DRAINED) {
 				ri->drained_after = s.rec.off + mlog_rec_size(0);
 				ri->tail_bytes = 0;
+				/* Replay starts after it at the earliest (lg_recover()). */
+				if (!apply && s.rec.off >= from_off)
+					lg_kept_reset(rp);
 			}
 			if (s.rec.flags & MLOG_F_EMERGENCY)
 				ri->eof_emergency = true;
@@ -2293,7 +2572,8 @@ static int lg_scan_file(struct mars_logger *lg, u64 seq, bool torn, bool apply,
 					  s.pos, s.outcome, 0);
 	}
 out_close:
-	fput(rf.f);
+	fput(rf->f);
+	rf->f = NULL;
 out:
 	kfree(path);
 	return ret;
@@ -2328,6 +2608,7 @@ static bool lg_log_exists(struct mars_logger *lg, u64 seq, char *path)
 static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, char *err)
 {
 	struct mars_replay_progress *prog = lg->prog;
+	struct lg_replay rp = { .kept = LIST_HEAD_INIT(rp.kept) };
 	struct lg_rinfo *ri;
 	char *path;
 	u8 *buf;
@@ -2341,10 +2622,13 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	ri = kvcalloc(LG_REPLAY_FILES_MAX, sizeof(*ri), GFP_KERNEL);
 	path = kmalloc(LG_PATH_MAX, GFP_KERNEL);
 	buf = kvmalloc(MLOG_REC_DATA_MAX, GFP_KERNEL);
-	if (!ri || !path || !buf) {
+	rp.rf.win = lg_rwin_alloc();
+	if (!ri || !path || !buf || !rp.rf.win) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	lg_kept_reset(&rp);
+	rp.kept_max = READ_ONCE(lg->buf_limit);
 	/*
 	 * (N+1, 0) is the canonical checkpoint after file N ended with an emergency
 	 * EOF; file N+1 then never exists, and the log goes on in N+2 (GAP first).
@@ -2370,7 +2654,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		 * Every file may end torn: a crash tore it, and the recovery after it
 		 * went on in the next file. Continuity is checked below.
 		 */
-		ret = lg_scan_file(lg, s, true, false, n ? 0 : off, buf, &ri[n], err);
+		rp.idx = n;
+		ret = lg_scan_file(lg, &rp, s, true, false, n ? 0 : off, buf, &ri[n], err);
 		if (ret)
 			goto out;
 		ri[n].last = !more;
@@ -2477,13 +2762,39 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	init_completion(&lg->replay_done);
 	atomic_set(&lg->replay_err, 0);
 	mars_overlap_init(&lg->replay_ovl);
+	/*
+	 * Per file: the kept records, then (if the first pass stopped keeping in
+	 * or before this file) the rest read again from the file, from the first
+	 * record not kept on. Nothing is kept in this pass.
+	 */
+	rp.keeping = false;
 	for (i = start_i; i < n; i++) {
 		struct lg_rinfo again;
+		u64 from = i == start_i ? start_off : 0;
 
-		ret = lg_scan_file(lg, ri[i].seq, ri[i].last, true,
-				   i == start_i ? start_off : 0, buf, &again, err);
+		lg->replay_file_seq = ri[i].seq;
+		ret = lg_replay_kept(lg, &rp, i, from, path, err);
 		if (ret)
 			break;
+		if (rp.stop_idx > i)
+			continue;	/* all of it was kept */
+		if (rp.stop_idx == i)
+			from = max(from, rp.stop_off);
+		/*
+		 * As the first pass: any file may end torn (continuity between the
+		 * files was checked above). The file must read as it did then.
+		 */
+		ret = lg_scan_file(lg, &rp, ri[i].seq, true, true, from, buf, &again, err);
+		if (ret)
+			break;
+		if (again.outcome != ri[i].outcome || again.outcome_off != ri[i].outcome_off) {
+			lg_file_path(lg, ri[i].seq, path);
+			mars_err(err, "%s changed during replay: %s at offset %llu, before %s at %llu",
+				 path, mlog_outcome_name(again.outcome), again.outcome_off,
+				 mlog_outcome_name(ri[i].outcome), ri[i].outcome_off);
+			ret = -EUCLEAN;
+			break;
+		}
 	}
 	if (atomic_dec_and_test(&lg->replay_inflight))
 		complete(&lg->replay_done);
@@ -2517,9 +2828,9 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		*next_seq = ri[n - 1].seq + 1;
 	}
 	lg->replay_ns = ktime_get_ns() - t0;
-	pr_info("%s: replayed %llu records, %llu bytes from %llu file(s) in %llu ms (scan %llu ms); log ends in file %llu at %llu (%s)\n",
+	pr_info("%s: replayed %llu records, %llu bytes from %llu file(s) in %llu ms (scan %llu ms, %llu bytes read once); log ends in file %llu at %llu (%s)\n",
 		lg->name, lg->replay_records, lg->replay_bytes, n, lg->replay_ns / 1000000,
-		(t1 - t0) / 1000000,
+		(t1 - t0) / 1000000, rp.kept_applied,
 		lg->replay_end_seq, lg->replay_end_off, mlog_outcome_name(lg->replay_outcome));
 out:
 	trace_replay_done(lg->name, lg->res_id, n, lg->replay_records, lg->replay_bytes,
@@ -2529,6 +2840,8 @@ out:
 		WRITE_ONCE(prog->end_ns, ktime_get_real_ns());
 		WRITE_ONCE(prog->phase, MARS_REPLAY_DONE);
 	}
+	lg_kept_reset(&rp);
+	lg_rwin_free(rp.rf.win);
 	kvfree(buf);
 	kfree(path);
 	kvfree(ri);

@@ -45,9 +45,13 @@ static int __init mars_init(void)
 	BUILD_BUG_ON(sizeof(struct mars_lat_hist) != 336);
 	BUILD_BUG_ON(MARS_DEVS_MAX != MARS_RES_MAX);
 
-	err = mars_dev_init();
+	/* Before any logger can exist: the log's CRC32C implementation. */
+	err = mars_crc_init();
 	if (err)
 		return err;
+	err = mars_dev_init();
+	if (err)
+		goto err_crc_exit;
 	err = mars_state_init();
 	if (err)
 		goto err_dev_exit;
@@ -63,6 +67,8 @@ err_state_exit:
 	mars_state_exit();
 err_dev_exit:
 	mars_dev_exit();
+err_crc_exit:
+	mars_crc_exit();
 	return err;
 }
 
@@ -72,6 +78,7 @@ static void __exit mars_exit(void)
 	mars_state_exit();
 	mars_maps_exit();
 	mars_dev_exit();
+	mars_crc_exit();
 	pr_info("unloaded\n");
 }
 
