@@ -2394,6 +2394,8 @@ static int lg_replay_kept(struct mars_logger *lg, struct lg_replay *rp, u64 idx,
 				lg_file_path(lg, lg->replay_file_seq, path);
 				mars_err(err, "replay of %s offset %llu failed: %d", path,
 					 k->rec.off, ret);
+				trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR,
+						  lg->replay_file_seq, k->rec.off, 0, ret);
 			}
 		}
 		lg_kept_free(k);
@@ -2793,6 +2795,8 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 				 path, mlog_outcome_name(again.outcome), again.outcome_off,
 				 mlog_outcome_name(ri[i].outcome), ri[i].outcome_off);
 			ret = -EUCLEAN;
+			trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_CORRUPT, ri[i].seq,
+					  again.outcome_off, again.outcome, ret);
 			break;
 		}
 	}
