@@ -29,10 +29,7 @@ setup_file() {
 }
 
 teardown_file() {
-	mountpoint -q "$EXT4_MNT" && umount "$EXT4_MNT"
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	return 0
+	suite_end "$EXT4_MNT"
 }
 
 setup() {

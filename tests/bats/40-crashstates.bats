@@ -33,9 +33,7 @@ setup_file() {
 
 teardown_file() {
 	cs_cleanup
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	return 0
+	suite_end
 }
 
 setup() {

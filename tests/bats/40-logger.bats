@@ -15,34 +15,9 @@
 # docs/observability.md attach and report.
 
 load _common
+load _logged
 
-DATA=/dev/ram0
-LOGDEV=/dev/ram1
-LOGMNT=/mnt/mars-log
-H=mars-vm
 SLOW=mars-slow	# dm-delay over $DATA: a replay slow enough to watch
-
-setup_file() {
-	[ -f "$MARS_KO" ] || return 0
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	modprobe brd rd_nr=2 rd_size=65536 || return 0
-	return 0
-}
-
-teardown_file() {
-	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	return 0
-}
-
-setup() {
-	mars_setup
-	require_vm
-	[ -b "$DATA" ] || skip "brd (RAM disk) module not available"
-	mars_load
-}
 
 teardown() {
 	local rc=0
@@ -66,22 +41,6 @@ teardown() {
 	return "$rc"
 }
 
-# log_fs [SIZE]: a fresh ext4 on $LOGDEV (SIZE: filesystem size, e.g. 40M).
-log_fs() {
-	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
-	mkfs.ext4 -q -F "$LOGDEV" ${1:+"$1"}
-	mkdir -p "$LOGMNT"
-	mount "$LOGDEV" "$LOGMNT"
-}
-
-# lcreate [options...]: r0 over $DATA (bio) with its log under $LOGMNT.
-lcreate() {
-	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir "$LOGMNT" "$@"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -b /dev/mars/r0 ]
-}
-
 # bt PROGRAM COMMANDS: run bpftrace PROGRAM while a shell script of COMMANDS runs
 # (bpftrace -c takes no shell syntax, so the commands go into a script, run by sh:
 # the test's tmp folder may be noexec). The output also goes to the TAP stream
@@ -92,10 +51,6 @@ bt() {
 	run timeout 180 bpftrace -e "$1" -c "$(readlink -f /bin/sh) $BATS_TEST_TMPDIR/bt.sh"
 	tap_note <<<"$output"
 	[ "$status" -eq 0 ]
-}
-
-logdir() {
-	echo "$LOGMNT/resource-r0"
 }
 
 logfile() {

@@ -8,34 +8,9 @@
 # when the checkpoint is still in front of it.
 
 load _common
+load _logged
 
-DATA=/dev/ram0
-LOGDEV=/dev/ram1
-LOGMNT=/mnt/mars-log
-H=mars-vm
 PARAM=/sys/module/mars/parameters/crc32c
-
-setup_file() {
-	[ -f "$MARS_KO" ] || return 0
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	modprobe brd rd_nr=2 rd_size=65536 || return 0
-	return 0
-}
-
-teardown_file() {
-	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
-	mars_reset || return 1
-	grep -q '^brd ' /proc/modules && rmmod brd
-	return 0
-}
-
-setup() {
-	mars_setup
-	require_vm
-	[ -b "$DATA" ] || skip "brd (RAM disk) module not available"
-	mars_load
-}
 
 teardown() {
 	local rc=0 n
@@ -48,30 +23,6 @@ teardown() {
 	mountpoint -q "$LOGMNT" && { umount "$LOGMNT" || rc=1; }
 	mars_teardown || rc=1
 	return "$rc"
-}
-
-# log_fs [ext4|tmpfs]: a fresh log filesystem at $LOGMNT.
-log_fs() {
-	mountpoint -q "$LOGMNT" && umount "$LOGMNT"
-	mkdir -p "$LOGMNT"
-	if [ "${1:-ext4}" = tmpfs ]; then
-		mount -t tmpfs -o size=60M tmpfs "$LOGMNT"
-	else
-		mkfs.ext4 -q -F "$LOGDEV"
-		mount "$LOGDEV" "$LOGMNT"
-	fi
-}
-
-# lcreate [options...]: r0 over $DATA (bio) with its log under $LOGMNT.
-lcreate() {
-	run "$MARSCTL" --host "$H" dev create r0 --data "$DATA" --io bio --log-dir "$LOGMNT" "$@"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -b /dev/mars/r0 ]
-}
-
-logdir() {
-	echo "$LOGMNT/resource-r0"
 }
 
 logfile() {

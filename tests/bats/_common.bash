@@ -110,3 +110,14 @@ tap_note() {
 		echo "# $l" >&3
 	done
 }
+
+# suite_end [MOUNTPOINT]: what a suite's teardown_file does after RAM-disk tests:
+# unmount MOUNTPOINT if mounted, unload mars (mars_reset), unload brd.
+suite_end() {
+	if [ -n "${1:-}" ] && mountpoint -q "$1"; then
+		umount "$1"
+	fi
+	mars_reset || return 1
+	grep -q '^brd ' /proc/modules && rmmod brd
+	return 0
+}
