@@ -9,9 +9,11 @@
  * reads and writes become blocking calls in the workqueue (logged at creation).
  *
  * Flow: a direct READ or WRITE from the if brick (MREF_F_TASK) to anything but
- * a synchronous device (mars_direct_suits()), outside
- * submit_bio() of the layer above, is started right in ->submit, with our own
- * plug in place of the caller's (mars_direct_begin() in mars.h). Everything else
+ * a synchronous device (mars_direct_suits(); for a file, the device of its
+ * filesystem), outside submit_bio() of the layer above, reclaim and another
+ * filesystem's transaction (mars_direct_ok()), is started right in ->submit,
+ * with our own plug in place of the caller's (mars_direct_begin() in mars.h).
+ * Everything else
  * queues a work item (in the request's aspect) on the brick's workqueue
  * "mars_aio/<name>" (unbound, WQ_MEM_RECLAIM so it makes progress under memory
  * pressure), which starts the IO in process context. Inside submit_bio() the
@@ -268,9 +270,12 @@ static bool mars_aio_admit(struct mars_aio_aspect *a)
 	struct mars_aio_brick *ab = a->ab;
 	unsigned long flags;
 
-	if (atomic_inc_return(&ab->inflight) <= READ_ONCE(ab->depth))
-		return true;
-	atomic_dec(&ab->inflight);
+	/* Earlier waiters go first: take a slot at once only when none waits. */
+	if (list_empty_careful(&ab->waiting)) {
+		if (atomic_inc_return(&ab->inflight) <= READ_ONCE(ab->depth))
+			return true;
+		atomic_dec(&ab->inflight);
+	}
 	spin_lock_irqsave(&ab->wait_lock, flags);
 	list_add_tail(&a->wait, &ab->waiting);
 	spin_unlock_irqrestore(&ab->wait_lock, flags);
@@ -312,7 +317,7 @@ static void mars_aio_submit(struct mars_brick *b, struct mref *m)
 	 * fallocate, buffered IO) and goes to the workqueue.
 	 */
 	if (ab->direct && ab->inline_ok && (m->op == MREF_READ || m->op == MREF_WRITE) &&
-	    mars_direct_ok(m, false)) {
+	    mars_direct_ok(m, true)) {
 		struct mars_direct d;
 
 		mars_direct_begin(&d);
@@ -342,7 +347,9 @@ static int mars_aio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	ab->freeze_protect = S_ISREG(file_inode(ab->fb.file)->i_mode);
 	/* A device node's block device: its mapping's host, not the node's inode. */
 	host = ab->fb.file->f_mapping->host;
-	ab->inline_ok = mars_direct_suits(S_ISBLK(host->i_mode) ? I_BDEV(host) : NULL);
+	/* A file: the device its filesystem sits on (NULL for one without). */
+	ab->inline_ok = mars_direct_suits(S_ISBLK(host->i_mode) ? I_BDEV(host) :
+					  host->i_sb->s_bdev);
 
 	ab->wq = alloc_workqueue("mars_aio/%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
 				 args->name ? args->name : "");

@@ -227,7 +227,7 @@ static void mars_bio_submit(struct mars_brick *b, struct mref *m)
 	if (mref_is_write(m) &&
 	    !mars_overlap_begin(&bb->overlap, &a->ovl, m, mars_bio_start_waiting))
 		return;	/* started by the end of the earlier overlapping write */
-	if (bb->direct && mars_direct_ok(m, true)) {
+	if (bb->direct && mars_direct_ok(m, false)) {
 		struct mars_direct d;
 
 		/* Our bios come from a bio set with a rescuer: bio_list is fine. */

@@ -245,29 +245,52 @@ struct mars_direct {
  * other device works in hardware or in its own threads, and a hop to a worker
  * would only add a context switch per request.
  */
-static inline bool mars_direct_suits(struct block_device *bdev)
+static inline bool mars_direct_suits(const struct block_device *bdev)
 {
 	return !bdev || !bdev->bd_disk->fops->rw_page;
 }
 
-static inline bool mars_direct_ok(const struct mref *m, bool bio_list_ok)
+/*
+ * @fs: the backend runs a filesystem's (or the block device file's) read_iter/
+ * write_iter, not only submit_bio(). Such code must not run inside submit_bio()
+ * recursion (above), nor in reclaim (PF_MEMALLOC: swap on mars, or kswapd
+ * writing back pages of a file on mars), nor inside another filesystem's
+ * transaction (current->journal_info: e.g. a filesystem on a loop device on a
+ * file on mars); those requests go to the worker.
+ *
+ * The caller's plug is set aside while we run (mars_direct_begin()). We may
+ * sleep then, and schedule() flushes only the plug in place: callbacks on the
+ * caller's plug (md, dm, btrfs add them) would stay unrun, their IO unissued,
+ * while we wait. So a caller plug with callbacks keeps the request off the
+ * inline path. Its cached requests (blk_start_plug_nr_ios()) are tags of the
+ * queue above us, which our IO never waits for.
+ */
+static inline bool mars_direct_ok(const struct mref *m, bool fs)
 {
-	return (m->flags & MREF_F_TASK) && (bio_list_ok || !current->bio_list);
+	const struct blk_plug *plug = current->plug;
+
+	if (!(m->flags & MREF_F_TASK))
+		return false;
+	if (plug && !list_empty(&plug->cb_list))
+		return false;
+	return !fs || (!current->bio_list && !current->journal_info &&
+		       !(current->flags & PF_MEMALLOC));
 }
 
 static inline void mars_direct_begin(struct mars_direct *d)
 {
+	d->noio = memalloc_noio_save();
 	d->saved = current->plug;
 	current->plug = NULL;
 	blk_start_plug(&d->plug);
-	d->noio = memalloc_noio_save();
 }
 
+/* The plug's flush may allocate (requests, tags): still under memalloc_noio. */
 static inline void mars_direct_end(struct mars_direct *d)
 {
-	memalloc_noio_restore(d->noio);
 	blk_finish_plug(&d->plug);
 	current->plug = d->saved;
+	memalloc_noio_restore(d->noio);
 }
 
 /*
