@@ -1461,7 +1461,6 @@ static void lg_wb_rate_wait(struct mars_logger *lg, u32 len)
 	}
 }
 
-/* Advance the writeback checkpoint past DONE extents. Caller holds lg->lock. */
 /*
  * Move the writeback checkpoint to @seq:@off, @rec_seq the last record before
  * it; mars:checkpoint tells when it moved. Caller holds lg->lock (or owns @lg
@@ -2045,9 +2044,13 @@ nomem:
 /* Go on reading @rf through the page cache (the filesystem refused O_DIRECT). */
 static void lg_rfile_buffered(struct lg_rfile *rf)
 {
-	/* As fcntl(F_SETFL): our own struct file, read only by us. */
+	/*
+	 * As fcntl(F_SETFL) does (our own struct file, read only by us): a read's
+	 * kiocb takes its flags from f_iocb_flags, not f_flags, so both change.
+	 */
 	spin_lock(&rf->f->f_lock);
 	rf->f->f_flags &= ~O_DIRECT;
+	rf->f->f_iocb_flags = iocb_flags(rf->f);
 	spin_unlock(&rf->f->f_lock);
 	rf->direct = false;
 }
@@ -2224,6 +2227,13 @@ static int lg_replay_check(struct mars_logger *lg, const struct mlog_rec *r)
 	return 1;
 }
 
+/* The replay_stop reason for an error of lg_replay_check() or of a write. */
+static u32 lg_replay_stop_why(int err)
+{
+	/* A record past the device's end: the log is not this device's, or damaged. */
+	return err == -ERANGE ? MARS_REPLAY_STOP_CORRUPT : MARS_REPLAY_STOP_IO_ERROR;
+}
+
 /*
  * Submit the write of record @r (lg_replay_check() said 1): many in flight,
  * overlapping ones in log order. For DATA, @pages and @bvec (@nr of them) hold
@@ -2308,7 +2318,7 @@ struct lg_replay {
 	u64 idx;			/* index of the file being scanned */
 	bool keeping;			/* the first pass keeps records */
 	u64 stop_idx, stop_off;		/* the first record not kept */
-	u64 kept_applied;		/* bytes the second pass took from kept records */
+	u64 kept_applied;		/* payload bytes the second pass took from kept records */
 };
 
 static void lg_kept_free(struct lg_kept *k)
@@ -2324,8 +2334,15 @@ static void lg_kept_free(struct lg_kept *k)
 static void lg_replay_keep(struct lg_replay *rp, const struct mlog_rec *r, const u8 *data)
 {
 	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
-	u64 cost = sizeof(struct lg_kept) + (r->type == MLOG_T_DATA ? r->len : 0);
 	struct lg_kept *k = NULL;
+	u64 cost = sizeof(*k);
+
+	/* What it holds: whole pages, and a page pointer and a bio_vec per page. */
+	if (r->type == MLOG_T_DATA) {
+		u64 pages = DIV_ROUND_UP((u64)r->len, PAGE_SIZE);
+
+		cost += pages * (PAGE_SIZE + sizeof(struct page *) + sizeof(struct bio_vec));
+	}
 
 	if (rp->kept_bytes + cost <= rp->kept_max)
 		k = kzalloc(sizeof(*k), gfp);
@@ -2385,7 +2402,8 @@ static int lg_replay_kept(struct mars_logger *lg, struct lg_replay *rp, u64 idx,
 				down(&lg->replay_sem);
 				/* The pages go to the request. */
 				lg_replay_submit(lg, &k->rec, k->pages, k->bvec, k->nr);
-				rp->kept_applied += k->rec.len;
+				if (k->rec.type == MLOG_T_DATA)
+					rp->kept_applied += k->rec.len;
 				kfree(k);
 				ret = 0;
 				continue;
@@ -2394,7 +2412,7 @@ static int lg_replay_kept(struct mars_logger *lg, struct lg_replay *rp, u64 idx,
 				lg_file_path(lg, lg->replay_file_seq, path);
 				mars_err(err, "replay of %s offset %llu failed: %d", path,
 					 k->rec.off, ret);
-				trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR,
+				trace_replay_stop(lg->name, lg->res_id, lg_replay_stop_why(ret),
 						  lg->replay_file_seq, k->rec.off, 0, ret);
 			}
 		}
@@ -2407,7 +2425,6 @@ static int lg_replay_kept(struct mars_logger *lg, struct lg_replay *rp, u64 idx,
 struct lg_rinfo {
 	u64 seq;
 	bool exists;
-	bool last;
 	bool eof_emergency;
 	enum mlog_outcome outcome;
 	u64 outcome_off;
@@ -2540,7 +2557,7 @@ static int lg_scan_file(struct mars_logger *lg, struct lg_replay *rp, u64 seq, b
 			if (ret) {
 				mars_err(err, "replay of %s offset %llu failed: %d", path,
 					 s.rec.off, ret);
-				trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_IO_ERROR,
+				trace_replay_stop(lg->name, lg->res_id, lg_replay_stop_why(ret),
 						  seq, s.rec.off, 0, ret);
 				goto out_close;
 			}
@@ -2660,7 +2677,6 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 		ret = lg_scan_file(lg, &rp, s, true, false, n ? 0 : off, buf, &ri[n], err);
 		if (ret)
 			goto out;
-		ri[n].last = !more;
 		ri[n].seq = s;
 		ri[n].after_hole = n && ri[n - 1].seq + 1 != s;
 		n++;
@@ -2685,6 +2701,7 @@ static int lg_recover(struct mars_logger *lg, u64 seq, u64 off, u64 *next_seq, c
 	if (n == LG_REPLAY_FILES_MAX) {
 		mars_err(err, "more than %u logfiles to replay", LG_REPLAY_FILES_MAX);
 		ret = -E2BIG;
+		trace_replay_stop(lg->name, lg->res_id, MARS_REPLAY_STOP_LIMIT, s, 0, 0, ret);
 		goto out;
 	}
 	/*

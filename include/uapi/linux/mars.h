@@ -613,7 +613,7 @@ struct mars_rstate {
  */
 #define MARS_REPLAY_STOP_RUNNING	0	/* not stopped */
 #define MARS_REPLAY_STOP_END		1	/* the valid records of a logfile end here */
-#define MARS_REPLAY_STOP_LIMIT		2	/* the replay limit is reached */
+#define MARS_REPLAY_STOP_LIMIT		2	/* replay limit, or too many logfiles */
 #define MARS_REPLAY_STOP_PAUSED		3	/* paused by the operator */
 #define MARS_REPLAY_STOP_GAP		4	/* a logfile is missing */
 #define MARS_REPLAY_STOP_SEQ_JUMP	5	/* rec_seq does not continue */
