@@ -84,24 +84,48 @@ void mars_brick_put(struct mars_brick *b)
 	kref_put(&b->kref, mars_brick_release);
 }
 
+/*
+ * The time for a request's latency, or 0 when nobody uses it (lat_hist off and
+ * mars:req_done not traced): a clock read is not free everywhere (an emulated
+ * HPET access in some VMs costs microseconds).
+ */
+static u64 mars_io_clock(void)
+{
+	if (!READ_ONCE(mars_lat_on) && !trace_req_done_enabled())
+		return 0;
+	return ktime_get_ns();
+}
+
 u64 mars_io_start(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u32 flags,
 		  u64 pos, u32 len)
 {
 	int n = atomic_inc_return(inflight);
 
 	trace_req_submit(b->res, b->res_id, slot, op, flags, pos, len, n);
-	return ktime_get_ns();
+	return mars_io_clock();
+}
+
+u64 mars_io_done_at(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u64 pos,
+		    u32 len, int err, u64 start_ns, u64 now)
+{
+	u64 lat = 0;
+
+	/* start_ns 0: the clock was not read at start; the latency is unknown (0). */
+	if (!now && (start_ns || trace_req_done_enabled()))
+		now = ktime_get_ns();
+	if (start_ns && now)
+		lat = now - start_ns;
+	atomic_dec(inflight);
+	trace_req_done(b->res, b->res_id, slot, op, pos, len, lat, err);
+	if (start_ns)
+		mars_stat_lat(b->res_id, slot, op, lat);
+	return now;
 }
 
 u64 mars_io_done(struct mars_brick *b, u16 slot, atomic_t *inflight, u32 op, u64 pos,
 		 u32 len, int err, u64 start_ns)
 {
-	u64 now = ktime_get_ns(), lat = now - start_ns;
-
-	atomic_dec(inflight);
-	trace_req_done(b->res, b->res_id, slot, op, pos, len, lat, err);
-	mars_stat_lat(b->res_id, slot, op, lat);
-	return now;
+	return mars_io_done_at(b, slot, inflight, op, pos, len, err, start_ns, 0);
 }
 
 u64 mars_brick_start(struct mars_brick *b, const struct mref *m)
@@ -109,8 +133,13 @@ u64 mars_brick_start(struct mars_brick *b, const struct mref *m)
 	return mars_io_start(b, b->type->slot, &b->inflight, m->op, m->flags, m->pos, m->len);
 }
 
+void mars_brick_done_at(struct mars_brick *b, struct mref *m, int err, u64 start_ns, u64 now)
+{
+	m->done_ns = mars_io_done_at(b, b->type->slot, &b->inflight, m->op, m->pos, m->len, err,
+				     start_ns, now);
+}
+
 void mars_brick_done(struct mars_brick *b, struct mref *m, int err, u64 start_ns)
 {
-	m->done_ns = mars_io_done(b, b->type->slot, &b->inflight, m->op, m->pos, m->len, err,
-				  start_ns);
+	mars_brick_done_at(b, m, err, start_ns, 0);
 }

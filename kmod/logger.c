@@ -428,7 +428,8 @@ static void lg_pass_endio(struct mref *m, int err)
 	struct mref *orig = io->orig;
 	struct lg_aspect *a = mref_aspect(orig, &lg->brick);
 
-	mars_brick_done(&lg->brick, orig, err, a->start_ns);
+	/* The data brick's completion time is ours too (one clock read less). */
+	mars_brick_done_at(&lg->brick, orig, err, a->start_ns, m->done_ns);
 	lg_io_free(io);
 	/*
 	 * Before completing: once the last request completed, the device may be
