@@ -41,8 +41,8 @@
 #define MLOG_RES_NAME_MAX	26
 /* Largest chunk read at once into s->buf by the zero checks and the tail search. */
 #define MLOG_CHUNK		MLOG_REC_DATA_MAX
-/* Payload bytes the torn tail's count of valid records may checksum at most. */
-#define MLOG_VALID_AFTER_WORK	(4ULL * MLOG_TORN_MAX)
+/* Bytes the torn tail's count of valid records may read and checksum at most. */
+#define MLOG_VALID_AFTER_WORK	(8ULL * MLOG_TORN_MAX)
 /* A read callback that returned a positive value: reported as -EIO. */
 #define MLOG_EIO		5
 /* The largest pos + len of a DATA, ZERO or DISCARD record (5.2). */
@@ -741,41 +741,76 @@ static int64_t rec_valid_at(struct mlog_scan *s, uint64_t off, uint8_t *h, uint6
  * is within the torn window (s->end - s->pos <= MLOG_TORN_MAX). They may be
  * acknowledged writes that the crash lost, so the scan reports their number in
  * s->valid_after. A record found is stepped over whole: records inside its payload
- * are not counted. The search for the record magic reads chunks into s->buf.
+ * are not counted.
  *
- * Work is bounded: a header whose CRC fails is stepped over by 8 bytes only, so
- * crafted overlapping headers could make the payloads checksummed add up to far
- * more than the window. Counting stops once MLOG_VALID_AFTER_WORK payload bytes
- * have been checksummed (real tails, even logs nested in data, stay far below);
- * the count is then a lower bound. Returns 0, or -errno after a failed read.
+ * The window is read in chunks into s->buf and searched there for headers that
+ * pass the checks; a record that lies within the chunk is checked in place, one
+ * that crosses the chunk's end is read whole by rec_valid_at() and the next chunk
+ * starts behind it (or 8 bytes on, if it failed). Work is bounded: a header whose
+ * CRC fails is stepped over by 8 bytes only, so crafted overlapping headers could
+ * make the payloads checksummed and the chunks read add up to far more than the
+ * window. Counting stops once MLOG_VALID_AFTER_WORK bytes were read or
+ * checksummed (real tails, even logs nested in data, stay far below); the count
+ * is then a lower bound. Returns 0, or -errno after a failed read.
  */
 static int count_valid_after(struct mlog_scan *s)
 {
 	uint8_t h[MLOG_REC_HDR_LEN];
-	uint64_t q = s->pos + MLOG_REC_ALIGN, work = 0;
-	uint32_t n, i;
+	uint64_t q = s->pos + MLOG_REC_ALIGN, work = 0, next;
+	struct mlog_rec r;
+	uint32_t n, i, c;
 	int64_t size;
 
 	while (q < s->end && s->end - q >= MLOG_REC_HDR_LEN && work < MLOG_VALID_AFTER_WORK) {
 		n = s->end - q < MLOG_CHUNK ? (uint32_t)(s->end - q) : MLOG_CHUNK;
 		if (scan_read(s, q, s->buf, n, s->pos))
 			return s->err;
-		for (i = 0; i + MLOG_REC_HDR_LEN <= n; i += MLOG_REC_ALIGN) {
-			if (get32(s->buf + i + RH_MAGIC) == MLOG_REC_MAGIC)
+		work += n;
+		next = 0;
+		for (i = 0; i + MLOG_REC_HDR_LEN <= n && work < MLOG_VALID_AFTER_WORK;) {
+			const uint8_t *p = s->buf + i;
+
+			if (get32(p + RH_MAGIC) != MLOG_REC_MAGIC) {
+				i += MLOG_REC_ALIGN;
+				continue;
+			}
+			rec_decode(p, q + i, &r);
+			if (rec_check_head(p, &r, s->fh.block_size) != F_COUNT ||
+			    r.payload_len > s->end - q - i - MLOG_REC_HDR_LEN) {
+				i += MLOG_REC_ALIGN;
+				continue;
+			}
+			if (r.payload_len > n - i - MLOG_REC_HDR_LEN)
+				break;	/* crosses the chunk's end: read it whole below */
+			work += r.payload_len;
+			c = ~s->crc(rec_crc_head(s->fh.salt, p, s->crc), p + MLOG_REC_HDR_LEN,
+				    r.payload_len);
+			if (c != r.crc) {
+				i += MLOG_REC_ALIGN;
+				continue;
+			}
+			s->valid_after++;
+			/* Its padding may end past the chunk: the next chunk starts there. */
+			if (mlog_rec_size(r.payload_len) > n - i) {
+				next = q + i + mlog_rec_size(r.payload_len);
 				break;
+			}
+			i += (uint32_t)mlog_rec_size(r.payload_len);
+		}
+		if (next) {
+			q = next;
+			continue;
 		}
 		q += i;
-		if (i + MLOG_REC_HDR_LEN > n)
+		if (i + MLOG_REC_HDR_LEN > n || work >= MLOG_VALID_AFTER_WORK)
 			continue;	/* none here; a header across the chunk end is read next */
+		/* A header that passed the checks, its record crossing the chunk's end. */
 		size = rec_valid_at(s, q, h, &work);
 		if (size < 0)
 			return (int)size;
-		if (size) {
+		if (size)
 			s->valid_after++;
-			q += (uint64_t)size;
-		} else {
-			q += MLOG_REC_ALIGN;
-		}
+		q += size ? (uint64_t)size : MLOG_REC_ALIGN;
 	}
 	return 0;
 }

@@ -208,6 +208,8 @@ struct mem {
 	const uint8_t *b;
 	size_t len;
 	uint64_t fail_at;	/* a read touching this offset fails with -EIO; 0: none */
+	uint64_t read;		/* bytes read so far */
+	uint64_t read_cap;	/* reads beyond this many bytes fail with -EIO; 0: none */
 };
 
 static int mem_read(void *ctx, uint64_t off, void *buf, uint32_t len)
@@ -217,6 +219,9 @@ static int mem_read(void *ctx, uint64_t off, void *buf, uint32_t len)
 	if (off > m->len || len > m->len - off)
 		return -ERANGE;
 	if (m->fail_at && m->fail_at >= off && m->fail_at < off + len)
+		return -EIO;
+	m->read += len;
+	if (m->read_cap && m->read > m->read_cap)
 		return -EIO;
 	memcpy(buf, m->b + off, len);
 	return 0;
@@ -234,6 +239,8 @@ static void scan_init(struct mlog_scan *s, const uint8_t *b, size_t len, int fla
 	mem.b = b;
 	mem.len = len;
 	mem.fail_at = 0;
+	mem.read = 0;
+	mem.read_cap = 0;
 	s->read = mem_read;
 	s->ctx = &mem;
 	s->crc = mlog_crc_isal;
@@ -833,6 +840,49 @@ static void valid_records_after_torn_record(void **state)
 		free(p);
 		tl_free(&inner);
 	}
+	tl_free(&t);
+}
+
+/*
+ * A torn window crafted to make the count of valid records behind a torn record
+ * expensive: the record magic at every 8-byte offset (headers that fail the
+ * checks), then headers that pass them with a bad CRC and a payload crossing
+ * every chunk. The scan still ends as torn_tail, and reads a bounded multiple of
+ * the window (each fake magic re-read 1 MiB before: ~1 TiB for this file).
+ */
+static void crafted_torn_window_is_cheap(void **state)
+{
+	struct tlog t;
+	struct mlog_scan s;
+	size_t bad, win, off;
+	uint8_t h[MLOG_REC_HDR_LEN];
+	struct mlog_rec r = {
+		.version = MLOG_REC_VERSION, .hdr_len = MLOG_REC_HDR_LEN, .type = MLOG_T_DATA,
+		.rec_seq = 3, .lamport = LAMPORT0 + 3000, .pos = 0, .len = 65536,
+		.payload_len = 65536,
+	};
+
+	(void)state;
+	tl_init(&t);
+	tl_data(&t, 0, 512, 1);
+	bad = tl_data(&t, 512, 512, 2);
+	t.b[bad + 48 + 3] ^= 0x10;
+	win = MLOG_TORN_MAX - (t.len - bad);
+	tl_append(&t, NULL, win);
+	/* First half: bare magics every 8 bytes. */
+	for (off = t.len - win; off < t.len - win / 2; off += 8)
+		memcpy(t.b + off, "MREC", 4);
+	/* Second half: passing headers with a wrong CRC every 48 bytes. */
+	mlog_rec_encode(&r, t.fh.salt, zeros, h, mlog_crc_isal);
+	h[12] ^= 1;
+	for (off = t.len - win / 2; off + sizeof(h) <= t.len; off += sizeof(h))
+		memcpy(t.b + off, h, sizeof(h));
+	scan_init(&s, t.b, t.len, TORN);
+	mem.read_cap = 16ULL * MLOG_TORN_MAX;
+	assert_int_equal(scan_run(&s), MLOG_O_TORN_TAIL);
+	expect_outcome(&s, MLOG_O_TORN_TAIL, bad, "bad_crc: crc");
+	assert_int_equal(s.valid_after, 0);
+	assert_true(mem.read <= 10ULL * MLOG_TORN_MAX);
 	tl_free(&t);
 }
 
@@ -1526,6 +1576,7 @@ int main(void)
 		T(flipped_bit_in_last_record),
 		T(damage_before_the_tail_is_fatal),
 		T(valid_records_after_torn_record),
+		T(crafted_torn_window_is_cheap),
 		T(truncated_file_without_torn_flag),
 		T(valid_len_limits_the_scan),
 		T(zero_filled_file_is_empty),
