@@ -158,7 +158,7 @@ static int mars_dev_busy(struct mars_dev *d, char *err)
 }
 
 /*
- * The tunables a new logger starts with: the global effective values and the
+ * The tunables new bricks start with: the global effective values and the
  * resource's mars_rtun slot, as the publisher will resolve them. No lock held.
  */
 static void mars_dev_initial_tun(struct mars_dev *d, struct mars_tun *eff)
@@ -234,12 +234,10 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		ret = -ENOMEM;
 		goto err_free_dev;
 	}
-	if (c2) {
-		tun = kmalloc(sizeof(*tun), GFP_KERNEL);
-		if (!tun) {
-			ret = -ENOMEM;
-			goto err_free;
-		}
+	tun = kmalloc(sizeof(*tun), GFP_KERNEL);
+	if (!tun) {
+		ret = -ENOMEM;
+		goto err_free;
 	}
 
 	/* 1. Reserve the name and a slot. */
@@ -277,6 +275,14 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 	 * not built.
 	 */
 	args.res_id = d->res_id;
+	/*
+	 * The bricks start with the tunables the publisher will resolve (a
+	 * mars_rtun override of this slot included), not with defaults until its
+	 * next round.
+	 */
+	mars_dev_initial_tun(d, tun);
+	if (tun->sio_threads)
+		args.threads = tun->sio_threads;
 	/* The backend's aspect goes right after the per-request state above it. */
 	data = mars_brick_new(type, NULL, c2 ? mars_logger_io_size() : mars_if_aspect_off(),
 			      &args, c->errmsg);
@@ -284,6 +290,8 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		ret = PTR_ERR(data);
 		goto err_unreserve;
 	}
+	if (type->set_tun)
+		type->set_tun(data, tun);
 	WRITE_ONCE(d->size, c->dev_size ?: data->info.size);
 	lower = data;
 	if (c2) {
@@ -296,7 +304,6 @@ int mars_dev_create(struct mars_ioc_dev_create *c, const char *path,
 		la.next_rec_seq = c2->next_rec_seq;
 		la.lamport = c2->lamport;
 		la.no_replay = c->flags & MARS_DEV_CREATE2_F_NO_REPLAY;
-		mars_dev_initial_tun(d, tun);
 		la.tun = tun;
 		la.progress = &d->replay;
 		args.logger = &la;
