@@ -14,11 +14,27 @@
  * dropped: they wait on the shared queue for the threads that remain (at least
  * one). The threads run with memalloc_noio set for their whole life.
  *
- * Flow: ->submit puts a request on one FIFO queue shared by all threads and wakes
- * one idle thread; a thread takes the oldest request, does it with a blocking
- * call, completes it (m->endio, in the thread) and takes the next. Reads and
- * writes are vfs_iter_read()/vfs_iter_write(), DISCARD and WRITE_ZEROES are
- * fallocate, FLUSH is a group-committed fsync (all in file.c).
+ * Flow: ->submit puts a request on one FIFO queue shared by all threads; a
+ * thread takes the oldest request, does it with a blocking call, completes it
+ * (m->endio, in the thread) and takes the next. Reads and writes are
+ * vfs_iter_read()/vfs_iter_write(), DISCARD and WRITE_ZEROES are fallocate, FLUSH
+ * is a group-committed fsync (all in file.c).
+ *
+ * Concurrency (as the kernel's concurrency-managed workqueues do it): a thread is
+ * "active" from the moment it is handed work until it goes idle, except while a
+ * request of its own sleeps. A new request wakes an idle thread only when no
+ * thread is active; an active thread comes back to the queue by itself. Whether a
+ * request sleeps (a page-cache miss, an fsync, a contended lock) is learnt from a
+ * block plug callback: each request runs under a plug of its own thread with our
+ * callback on it, and schedule() runs plug callbacks (from_schedule) when the task
+ * is about to sleep. Then the thread stops counting as active and, if requests
+ * wait, an idle thread is woken. So requests that do not sleep (page-cache hits)
+ * stream through one awake thread instead of waking one per request, and requests
+ * that sleep get up to N threads. A thread whose request slept counts as active
+ * again when that request is done, so for a moment more than one may run.
+ * If something in the backing flushes our plug without sleeping, the callback is
+ * spent for that request: it is then not seen if it sleeps later (the queue
+ * waits for it to return; nothing is lost or stuck).
  *
  * Ordering: requests run concurrently on N threads, in no particular order, except
  * that writes (WRITE, DISCARD, WRITE_ZEROES) to overlapping byte ranges reach the
@@ -39,6 +55,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
@@ -46,9 +63,19 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/spinlock.h>
-#include <linux/wait.h>
 
 #include "mars.h"
+
+struct mars_sio_brick;
+
+/* One thread of the pool. */
+struct mars_sio_thread {
+	struct mars_sio_brick *sb;
+	struct task_struct *task;	/* set before the thread runs; pool_lock */
+	struct list_head idle_entry;	/* on sb->idle while idle, else empty; sb->lock */
+	bool slept;			/* its request slept: not active; sb->lock */
+	struct blk_plug_cb cb;		/* on the plug of its current request */
+};
 
 struct mars_sio_brick {
 	struct mars_brick brick;
@@ -57,13 +84,16 @@ struct mars_sio_brick {
 	/*
 	 * irq-safe: ->submit needs no more than process context, but a start
 	 * callback runs wherever mars_overlap_end() is called; keep it safe.
+	 * Nests inside nothing of ours; taken from the plug callback, i.e. from
+	 * schedule() of our own threads, which never sleep holding it.
 	 */
 	spinlock_t lock;
 	struct list_head queue;		/* mars_sio_aspect waiting for a thread; lock */
-	wait_queue_head_t idle;		/* idle threads, exclusive waits: one per wake */
+	struct list_head idle;		/* idle mars_sio_thread, latest first; lock */
+	unsigned int nr_active;		/* threads active (see the top); lock */
 	struct mutex pool_lock;		/* serializes resizing and teardown */
 	unsigned int nr_threads;	/* threads running; pool_lock, lockless readers */
-	struct task_struct *threads[MARS_SIO_THREADS_MAX]; /* [0, nr_threads); pool_lock */
+	struct mars_sio_thread threads[MARS_SIO_THREADS_MAX]; /* [0, nr_threads) */
 };
 
 /* Per-request state. */
@@ -80,6 +110,28 @@ static struct mars_sio_brick *to_sio_brick(struct mars_brick *b)
 	return container_of(b, struct mars_sio_brick, brick);
 }
 
+/*
+ * Keep the pool's promise: while requests wait, some thread is active or none is
+ * idle (then all sleep in requests of their own and come back to the queue).
+ * Called with sb->lock held after every change of the queue or of nr_active.
+ */
+static void mars_sio_kick(struct mars_sio_brick *sb)
+{
+	struct mars_sio_thread *th;
+
+	lockdep_assert_held(&sb->lock);
+	if (sb->nr_active || list_empty(&sb->queue) || list_empty(&sb->idle))
+		return;
+	th = list_first_entry(&sb->idle, struct mars_sio_thread, idle_entry);
+	list_del_init(&th->idle_entry);
+	sb->nr_active++;
+	/*
+	 * Under the lock: an idle thread leaves the idle list only under it, and
+	 * exits only after leaving it, so th->task is alive here.
+	 */
+	wake_up_process(th->task);
+}
+
 /* Hand a request to the pool. Any context; never blocks. */
 static void mars_sio_queue(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
 {
@@ -87,44 +139,65 @@ static void mars_sio_queue(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
 
 	spin_lock_irqsave(&sb->lock, flags);
 	list_add_tail(&a->entry, &sb->queue);
+	mars_sio_kick(sb);
 	spin_unlock_irqrestore(&sb->lock, flags);
-	/* After the list_add: a thread checks the queue after it set its state. */
-	wake_up(&sb->idle);
 }
 
-static struct mars_sio_aspect *mars_sio_dequeue(struct mars_sio_brick *sb)
+/*
+ * Plug callback: runs when the plug of a thread's request is flushed, from
+ * schedule() (from_schedule: the thread is about to sleep, its state is no
+ * longer TASK_RUNNING; we must not sleep here) or from blk_finish_plug().
+ */
+static void mars_sio_unplug(struct blk_plug_cb *cb, bool from_schedule)
 {
-	struct mars_sio_aspect *a;
+	struct mars_sio_thread *th = container_of(cb, struct mars_sio_thread, cb);
+	struct mars_sio_brick *sb = th->sb;
+	unsigned long flags;
 
-	spin_lock_irq(&sb->lock);
-	a = list_first_entry_or_null(&sb->queue, struct mars_sio_aspect, entry);
-	if (a)
-		list_del(&a->entry);
-	spin_unlock_irq(&sb->lock);
-	return a;
+	if (!from_schedule)
+		return;
+	spin_lock_irqsave(&sb->lock, flags);
+	if (!th->slept) {
+		th->slept = true;
+		sb->nr_active--;
+		mars_sio_kick(sb);
+	}
+	spin_unlock_irqrestore(&sb->lock, flags);
 }
 
-static void mars_sio_do(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
+static int mars_sio_op(struct mars_sio_brick *sb, struct mref *m)
 {
-	struct mref *m = a->m;
-	int err;
-
 	switch (m->op) {
 	case MREF_READ:
 	case MREF_WRITE:
-		err = mars_file_rw(&sb->fb, m);
-		break;
+		return mars_file_rw(&sb->fb, m);
 	case MREF_FLUSH:
-		err = mars_file_flush(&sb->fb);
-		break;
+		return mars_file_flush(&sb->fb);
 	case MREF_DISCARD:
 	case MREF_WRITE_ZEROES:
-		err = mars_file_fallocate(&sb->fb, m);
-		break;
+		return mars_file_fallocate(&sb->fb, m);
 	default:
-		err = -EOPNOTSUPP;
-		break;
+		return -EOPNOTSUPP;
 	}
+}
+
+static void mars_sio_do(struct mars_sio_thread *th, struct mars_sio_aspect *a)
+{
+	struct mars_sio_brick *sb = th->sb;
+	struct mref *m = a->m;
+	struct blk_plug plug;
+	int err;
+
+	/*
+	 * Our own plug with our callback on it (what blk_check_plugged() does,
+	 * without an allocation per request): we hear of it if the request
+	 * sleeps. Plugs inside the backing's code nest into this one.
+	 */
+	blk_start_plug(&plug);
+	list_add(&th->cb.list, &plug.cb_list);
+	err = mars_sio_op(sb, m);
+	blk_finish_plug(&plug);	/* runs the callback if it is still on */
+
 	/*
 	 * End the write before endio: the overlap node lives in the request,
 	 * which belongs to the brick above again once endio ran. Ending may
@@ -136,34 +209,64 @@ static void mars_sio_do(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
 	m->endio(m, err);
 }
 
-static bool mars_sio_has_work(struct mars_sio_brick *sb)
+/*
+ * Go idle until mars_sio_kick() hands us work (it counts us active again) or
+ * we are stopped (then we count ourselves active, as the exit path expects).
+ * Called and returns with sb->lock held.
+ */
+static void mars_sio_idle(struct mars_sio_brick *sb, struct mars_sio_thread *th)
 {
-	/* A hint only; mars_sio_dequeue() decides under the lock. */
-	return !list_empty_careful(&sb->queue) || kthread_should_stop();
+	list_add(&th->idle_entry, &sb->idle);
+	sb->nr_active--;
+	for (;;) {
+		/* TASK_IDLE: an idle pool neither adds to the load nor looks hung. */
+		set_current_state(TASK_IDLE);
+		if (list_empty(&th->idle_entry))
+			break;
+		if (kthread_should_stop()) {
+			list_del_init(&th->idle_entry);
+			sb->nr_active++;
+			break;
+		}
+		spin_unlock_irq(&sb->lock);
+		schedule();
+		spin_lock_irq(&sb->lock);
+	}
+	__set_current_state(TASK_RUNNING);
 }
 
 static int mars_sio_thread(void *data)
 {
-	struct mars_sio_brick *sb = data;
+	struct mars_sio_thread *th = data;
+	struct mars_sio_brick *sb = th->sb;
 	unsigned int noio = memalloc_noio_save();
 	struct mars_sio_aspect *a;
 
-	for (;;) {
-		/* TASK_IDLE: an idle pool neither adds to the load nor looks hung. */
-		wait_event_idle_exclusive(sb->idle, mars_sio_has_work(sb));
-		if (kthread_should_stop())
-			break;
-		a = mars_sio_dequeue(sb);
-		if (!a)
-			continue;	/* another thread was quicker */
-		mars_sio_do(sb, a);
+	spin_lock_irq(&sb->lock);
+	sb->nr_active++;
+	while (!kthread_should_stop()) {
+		a = list_first_entry_or_null(&sb->queue, struct mars_sio_aspect,
+					     entry);
+		if (!a) {
+			mars_sio_idle(sb, th);
+			continue;
+		}
+		list_del(&a->entry);
+		spin_unlock_irq(&sb->lock);
+
+		mars_sio_do(th, a);
 		cond_resched();
+
+		spin_lock_irq(&sb->lock);
+		if (th->slept) {
+			th->slept = false;
+			sb->nr_active++;
+		}
 	}
-	/*
-	 * We may have consumed the wake-up of a request we leave to the others:
-	 * pass it on, or that request could wait for the next submit.
-	 */
-	wake_up(&sb->idle);
+	/* Requests we leave behind go to the others (kthread_stop() is on). */
+	sb->nr_active--;
+	mars_sio_kick(sb);
+	spin_unlock_irq(&sb->lock);
 	memalloc_noio_restore(noio);
 	return 0;
 }
@@ -174,25 +277,36 @@ static int mars_sio_thread(void *data)
  */
 static int mars_sio_resize(struct mars_sio_brick *sb, unsigned int n)
 {
+	struct mars_sio_thread *th;
 	struct task_struct *t;
 
 	lockdep_assert_held(&sb->pool_lock);
 	while (sb->nr_threads < n) {
-		t = kthread_run(mars_sio_thread, sb, "mars_sio/%u", sb->nr_threads);
+		th = &sb->threads[sb->nr_threads];
+		th->sb = sb;
+		th->slept = false;
+		INIT_LIST_HEAD(&th->idle_entry);
+		th->cb.callback = mars_sio_unplug;
+		th->cb.data = sb;
+		/* Created stopped, so th->task is set before the thread runs. */
+		t = kthread_create(mars_sio_thread, th, "mars_sio/%u", sb->nr_threads);
 		if (IS_ERR(t))
 			return PTR_ERR(t);
-		sb->threads[sb->nr_threads] = t;
+		th->task = t;
 		WRITE_ONCE(sb->nr_threads, sb->nr_threads + 1);
+		wake_up_process(t);
 	}
 	while (sb->nr_threads > n) {
 		WRITE_ONCE(sb->nr_threads, sb->nr_threads - 1);
+		th = &sb->threads[sb->nr_threads];
 		/*
 		 * Our threads exit only when stopped, so the task is alive here.
 		 * Waits until the thread finished its current request; queued
-		 * requests stay for the others.
+		 * requests stay for the others. It left the idle list before it
+		 * exited, so nobody can wake it any more.
 		 */
-		kthread_stop(sb->threads[sb->nr_threads]);
-		sb->threads[sb->nr_threads] = NULL;
+		kthread_stop(th->task);
+		th->task = NULL;
 	}
 	return 0;
 }
@@ -253,7 +367,7 @@ static int mars_sio_ctr(struct mars_brick *b, const struct mars_brick_args *args
 	}
 	spin_lock_init(&sb->lock);
 	INIT_LIST_HEAD(&sb->queue);
-	init_waitqueue_head(&sb->idle);
+	INIT_LIST_HEAD(&sb->idle);
 	mutex_init(&sb->pool_lock);
 	mars_overlap_init(&sb->overlap);
 

@@ -656,6 +656,39 @@ aio_depth_run() {
 	[ "$max" -gt 16 ]
 }
 
+# sio_inflight_run DEV THREADS: resize r0's pool, drop the page cache, then the
+# most reads in flight on DEV while fio reads at queue depth 32.
+sio_inflight_run() {
+	local pid max
+	"$MARSCTL" dev set r0 --threads "$2" >&2 || return 1
+	echo 3 >/proc/sys/vm/drop_caches
+	fio --name=sleepy --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
+		--rw=randread --bs=4k --time_based --runtime=4 >/dev/null &
+	pid=$!
+	sleep 1
+	max=$(inflight_max "$1" 2)
+	wait "$pid" || return 1
+	echo "$max"
+}
+
+@test "sio: reads that sleep in the backing get up to --threads threads, no more" {
+	local max2 max8
+	# Every read misses the page cache (no readahead, 1 GiB at random) and
+	# sleeps 20 ms in null_blk: a thread whose request sleeps must hand the
+	# queue to another (the plug callback), up to the pool's size.
+	grep -q '^null_blk ' /proc/modules && rmmod null_blk
+	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=2 completion_nsec=20000000 \
+		gb=1 bs=4096 hw_queue_depth=128 || skip "null_blk module not available"
+	[ -b /dev/nullb0 ]
+	echo 0 >/sys/block/nullb0/queue/read_ahead_kb
+	dev_create r0 /dev/nullb0 sio --threads 2
+	max2=$(sio_inflight_run /dev/nullb0 2)
+	max8=$(sio_inflight_run /dev/nullb0 8)
+	echo "most reads in flight below mars: $max2 with 2 sio threads, $max8 with 8" | tap_note
+	[ "$max2" -ge 1 ] && [ "$max2" -le 2 ]
+	[ "$max8" -ge 5 ] && [ "$max8" -le 8 ]
+}
+
 @test "dev set --threads on a device without a thread pool is refused" {
 	need_brd
 	dev_create r0 /dev/ram0 aio
