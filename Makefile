@@ -180,7 +180,7 @@ crashstates: all
 SH_FILES := $(shell git ls-files -- '*.sh' '*.bash' '*.bats' vm/run vm/fetch-kernel \
             vm/mkinitramfs vm/guest-init vm/initramfs-init scripts tests/run-* \
             tests/summarize tests/bench/run tests/bench/store tests/bench/datapath \
-            tests/bench/tracing tests/bench/logger scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
+            tests/bench/tracing tests/bench/logger tests/bench/blkmq scripts/check scripts/deps scripts/checkpatch scripts/demo .ci/run 2>/dev/null)
 
 lint: shellcheck checkpatch clang-check
 
