@@ -616,33 +616,44 @@ inflight_max() {
 	echo "$max"
 }
 
+# fio_inflight DEV [FIO_ARG...]: the most requests in flight on DEV while fio
+# reads 4k at random, queue depth 32, for 4 s through /dev/mars/r0.
+fio_inflight() {
+	local dev=$1 pid max
+	shift
+	fio --name=inflight --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
+		--rw=randread --bs=4k --time_based --runtime=4 "$@" >/dev/null &
+	pid=$!
+	sleep 1
+	max=$(inflight_max "$dev" 2)
+	wait "$pid" || return 1
+	echo "$max"
+}
+
+# slow_nullb: /dev/nullb0, a blk-mq device completing every request after 20 ms
+# (null_blk's timer mode), so each request started on it shows in its inflight
+# count. (dm-delay counts a bio only once its delay is over.)
+slow_nullb() {
+	grep -q '^null_blk ' /proc/modules && rmmod null_blk
+	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=2 completion_nsec=20000000 \
+		gb=1 bs=4096 hw_queue_depth=128 || skip "null_blk module not available"
+	[ -b /dev/nullb0 ]
+}
+
 # aio_depth_run DEV DEPTH: tune r0's aio_depth, then the most reads in flight on
 # DEV while fio reads at queue depth 32.
 aio_depth_run() {
-	local pid max
 	"$MARSCTL" tune r0 "aio_depth=$2" >&2 || return 1
 	for _ in $(seq 50); do
 		[ "$("$MARSCTL" --json tune r0 | jq -r .effective.aio_depth)" = "$2" ] && break
 		sleep 0.1
 	done
-	fio --name=depth --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
-		--rw=randread --bs=4k --size=16M --time_based --runtime=4 >/dev/null &
-	pid=$!
-	sleep 1
-	max=$(inflight_max "$1" 2)
-	wait "$pid" || return 1
-	echo "$max"
+	fio_inflight "$1" --size=16M
 }
 
 @test "aio: aio_depth bounds the requests in flight at the backing, changed live" {
 	local max2 max16 max
-	# A blk-mq device completing every request after 20 ms (null_blk's timer
-	# mode), so each request the aio brick started shows in its inflight count.
-	# (dm-delay counts a bio only once its delay is over.)
-	grep -q '^null_blk ' /proc/modules && rmmod null_blk
-	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=2 completion_nsec=20000000 \
-		gb=1 bs=4096 hw_queue_depth=128 || skip "null_blk module not available"
-	[ -b /dev/nullb0 ]
+	slow_nullb
 	dev_create r0 /dev/nullb0 aio
 	"$MARSCTL" maps attach
 	max2=$(aio_depth_run /dev/nullb0 2)
@@ -659,16 +670,9 @@ aio_depth_run() {
 # sio_inflight_run DEV THREADS: resize r0's pool, drop the page cache, then the
 # most reads in flight on DEV while fio reads at queue depth 32.
 sio_inflight_run() {
-	local pid max
 	"$MARSCTL" dev set r0 --threads "$2" >&2 || return 1
 	echo 3 >/proc/sys/vm/drop_caches
-	fio --name=sleepy --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
-		--rw=randread --bs=4k --time_based --runtime=4 >/dev/null &
-	pid=$!
-	sleep 1
-	max=$(inflight_max "$1" 2)
-	wait "$pid" || return 1
-	echo "$max"
+	fio_inflight "$1"
 }
 
 @test "sio: reads that sleep in the backing get up to --threads threads, no more" {
@@ -676,10 +680,7 @@ sio_inflight_run() {
 	# Every read misses the page cache (no readahead, 1 GiB at random) and
 	# sleeps 20 ms in null_blk: a thread whose request sleeps must hand the
 	# queue to another (the plug callback), up to the pool's size.
-	grep -q '^null_blk ' /proc/modules && rmmod null_blk
-	modprobe null_blk nr_devices=1 queue_mode=2 irqmode=2 completion_nsec=20000000 \
-		gb=1 bs=4096 hw_queue_depth=128 || skip "null_blk module not available"
-	[ -b /dev/nullb0 ]
+	slow_nullb
 	echo 0 >/sys/block/nullb0/queue/read_ahead_kb
 	dev_create r0 /dev/nullb0 sio --threads 2
 	max2=$(sio_inflight_run /dev/nullb0 2)
