@@ -22,19 +22,24 @@
  *
  * Concurrency (as the kernel's concurrency-managed workqueues do it): a thread is
  * "active" from the moment it is handed work until it goes idle, except while a
- * request of its own sleeps. A new request wakes an idle thread only when no
- * thread is active; an active thread comes back to the queue by itself. Whether a
+ * request of its own may sleep. A new request wakes an idle thread only when no
+ * thread is active, or when more requests wait than there are active threads
+ * and fewer threads are active than CPUs are online (a workqueue keeps one
+ * running worker per CPU; we keep at most one per CPU while there is a
+ * backlog); an active thread comes back to the queue by itself. Whether a
  * request sleeps (a page-cache miss, an fsync, a contended lock) is learnt from a
  * block plug callback: each request runs under a plug of its own thread with our
  * callback on it, and schedule() runs plug callbacks (from_schedule) when the task
- * is about to sleep. Then the thread stops counting as active and, if requests
- * wait, an idle thread is woken. So requests that do not sleep (page-cache hits)
- * stream through one awake thread instead of waking one per request, and requests
- * that sleep get up to N threads. A thread whose request slept counts as active
- * again when that request is done, so for a moment more than one may run.
- * If something in the backing flushes our plug without sleeping, the callback is
- * spent for that request: it is then not seen if it sleeps later (the queue
- * waits for it to return; nothing is lost or stuck).
+ * goes to sleep. Then the thread stops counting as active and, if requests wait,
+ * an idle thread is woken. So requests that do not sleep (page-cache hits) stream
+ * through few awake threads instead of waking one per request, and requests that
+ * sleep get up to N threads. The callback is a hint that errs towards more
+ * threads, never fewer: io_schedule_prepare() and the flusher wake-up of direct
+ * reclaim run it "from schedule" without always sleeping, and a flush of our plug
+ * by the backing's own code before the request ends (f2fs does that) counts as a
+ * sleep too, since later sleeps of that request would go unseen. A thread whose
+ * request was counted out stays so until that request is done, however long it
+ * runs after waking: then more than one thread may be running, at most N.
  *
  * Ordering: requests run concurrently on N threads, in no particular order, except
  * that writes (WRITE, DISCARD, WRITE_ZEROES) to overlapping byte ranges reach the
@@ -71,9 +76,15 @@ struct mars_sio_brick;
 /* One thread of the pool. */
 struct mars_sio_thread {
 	struct mars_sio_brick *sb;
-	struct task_struct *task;	/* set before the thread runs; pool_lock */
+	/*
+	 * Set (pool_lock) before the thread runs, cleared after it exited.
+	 * mars_sio_kick() uses it under sb->lock for a thread it found on the
+	 * idle list: a thread leaves that list (under sb->lock) before it exits.
+	 */
+	struct task_struct *task;
 	struct list_head idle_entry;	/* on sb->idle while idle, else empty; sb->lock */
-	bool slept;			/* its request slept: not active; sb->lock */
+	bool slept;			/* request counted out as sleeping; sb->lock */
+	bool finishing;			/* the thread itself ends the plug; thread only */
 	struct blk_plug_cb cb;		/* on the plug of its current request */
 };
 
@@ -84,13 +95,16 @@ struct mars_sio_brick {
 	/*
 	 * irq-safe: ->submit needs no more than process context, but a start
 	 * callback runs wherever mars_overlap_end() is called; keep it safe.
-	 * Nests inside nothing of ours; taken from the plug callback, i.e. from
-	 * schedule() of our own threads, which never sleep holding it.
+	 * The plug callback takes it from schedule() of our own threads, i.e.
+	 * inside whatever sleeping locks the backing's code holds there (the
+	 * group commit's sync_lock, inode locks); we never sleep holding it.
+	 * Under it we only wake threads (p->pi_lock, the runqueue lock).
 	 */
 	spinlock_t lock;
 	struct list_head queue;		/* mars_sio_aspect waiting for a thread; lock */
 	struct list_head idle;		/* idle mars_sio_thread, latest first; lock */
 	unsigned int nr_active;		/* threads active (see the top); lock */
+	unsigned int nr_queued;		/* requests on queue; lock */
 	struct mutex pool_lock;		/* serializes resizing and teardown */
 	unsigned int nr_threads;	/* threads running; pool_lock, lockless readers */
 	struct mars_sio_thread threads[MARS_SIO_THREADS_MAX]; /* [0, nr_threads) */
@@ -113,6 +127,8 @@ static struct mars_sio_brick *to_sio_brick(struct mars_brick *b)
 /*
  * Keep the pool's promise: while requests wait, some thread is active or none is
  * idle (then all sleep in requests of their own and come back to the queue).
+ * Beyond that, a backlog (more requests waiting than threads active, each of
+ * which takes one next) wakes more threads, up to one per online CPU.
  * Called with sb->lock held after every change of the queue or of nr_active.
  */
 static void mars_sio_kick(struct mars_sio_brick *sb)
@@ -120,7 +136,10 @@ static void mars_sio_kick(struct mars_sio_brick *sb)
 	struct mars_sio_thread *th;
 
 	lockdep_assert_held(&sb->lock);
-	if (sb->nr_active || list_empty(&sb->queue) || list_empty(&sb->idle))
+	if (list_empty(&sb->queue) || list_empty(&sb->idle))
+		return;
+	if (sb->nr_active && (sb->nr_active >= num_online_cpus() ||
+			      sb->nr_queued <= sb->nr_active))
 		return;
 	th = list_first_entry(&sb->idle, struct mars_sio_thread, idle_entry);
 	list_del_init(&th->idle_entry);
@@ -139,14 +158,17 @@ static void mars_sio_queue(struct mars_sio_brick *sb, struct mars_sio_aspect *a)
 
 	spin_lock_irqsave(&sb->lock, flags);
 	list_add_tail(&a->entry, &sb->queue);
+	sb->nr_queued++;
 	mars_sio_kick(sb);
 	spin_unlock_irqrestore(&sb->lock, flags);
 }
 
 /*
- * Plug callback: runs when the plug of a thread's request is flushed, from
- * schedule() (from_schedule: the thread is about to sleep, its state is no
- * longer TASK_RUNNING; we must not sleep here) or from blk_finish_plug().
+ * Plug callback, in the thread itself: runs when the plug of its request is
+ * flushed, from schedule() (from_schedule: the thread goes to sleep, or may: its
+ * state may no longer be TASK_RUNNING, so we must not sleep here), from our own
+ * blk_finish_plug() (finishing: nothing to do) or from the backing's code ending
+ * the plug early (counted as a sleep: the rest of the request goes unseen).
  */
 static void mars_sio_unplug(struct blk_plug_cb *cb, bool from_schedule)
 {
@@ -154,7 +176,7 @@ static void mars_sio_unplug(struct blk_plug_cb *cb, bool from_schedule)
 	struct mars_sio_brick *sb = th->sb;
 	unsigned long flags;
 
-	if (!from_schedule)
+	if (!from_schedule && th->finishing)
 		return;
 	spin_lock_irqsave(&sb->lock, flags);
 	if (!th->slept) {
@@ -191,11 +213,16 @@ static void mars_sio_do(struct mars_sio_thread *th, struct mars_sio_aspect *a)
 	/*
 	 * Our own plug with our callback on it (what blk_check_plugged() does,
 	 * without an allocation per request): we hear of it if the request
-	 * sleeps. Plugs inside the backing's code nest into this one.
+	 * sleeps. Plugs inside the backing's code nest into this one. Our
+	 * threads hold no plug between requests; should one ever be current
+	 * here, blk_start_plug() leaves ours uninitialised: go without the hint.
 	 */
 	blk_start_plug(&plug);
-	list_add(&th->cb.list, &plug.cb_list);
+	if (current->plug == &plug)
+		list_add(&th->cb.list, &plug.cb_list);
+	th->finishing = false;
 	err = mars_sio_op(sb, m);
+	th->finishing = true;
 	blk_finish_plug(&plug);	/* runs the callback if it is still on */
 
 	/*
@@ -252,6 +279,7 @@ static int mars_sio_thread(void *data)
 			continue;
 		}
 		list_del(&a->entry);
+		sb->nr_queued--;
 		spin_unlock_irq(&sb->lock);
 
 		mars_sio_do(th, a);
@@ -287,7 +315,6 @@ static int mars_sio_resize(struct mars_sio_brick *sb, unsigned int n)
 		th->slept = false;
 		INIT_LIST_HEAD(&th->idle_entry);
 		th->cb.callback = mars_sio_unplug;
-		th->cb.data = sb;
 		/* Created stopped, so th->task is set before the thread runs. */
 		t = kthread_create(mars_sio_thread, th, "mars_sio/%u", sb->nr_threads);
 		if (IS_ERR(t))
