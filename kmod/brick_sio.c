@@ -61,6 +61,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
@@ -84,6 +85,8 @@ struct mars_sio_thread {
 	struct task_struct *task;
 	struct list_head idle_entry;	/* on sb->idle while idle, else empty; sb->lock */
 	bool slept;			/* request counted out as sleeping; sb->lock */
+	bool retire;			/* asked to leave the pool; sb->lock */
+	struct completion left;		/* it left the pool: kthread_stop() may come */
 	bool finishing;			/* the thread itself ends the plug; thread only */
 	struct blk_plug_cb cb;		/* on the plug of its current request */
 };
@@ -237,9 +240,9 @@ static void mars_sio_do(struct mars_sio_thread *th, struct mars_sio_aspect *a)
 }
 
 /*
- * Go idle until mars_sio_kick() hands us work (it counts us active again) or
- * we are stopped (then we count ourselves active, as the exit path expects).
- * Called and returns with sb->lock held.
+ * Go idle until mars_sio_kick() hands us work or mars_sio_resize() retires us;
+ * both take us off the idle list and count us active again. Called and
+ * returns with sb->lock held.
  */
 static void mars_sio_idle(struct mars_sio_brick *sb, struct mars_sio_thread *th)
 {
@@ -250,11 +253,6 @@ static void mars_sio_idle(struct mars_sio_brick *sb, struct mars_sio_thread *th)
 		set_current_state(TASK_IDLE);
 		if (list_empty(&th->idle_entry))
 			break;
-		if (kthread_should_stop()) {
-			list_del_init(&th->idle_entry);
-			sb->nr_active++;
-			break;
-		}
 		spin_unlock_irq(&sb->lock);
 		schedule();
 		spin_lock_irq(&sb->lock);
@@ -271,7 +269,7 @@ static int mars_sio_thread(void *data)
 
 	spin_lock_irq(&sb->lock);
 	sb->nr_active++;
-	while (!kthread_should_stop()) {
+	while (!th->retire) {
 		a = list_first_entry_or_null(&sb->queue, struct mars_sio_aspect,
 					     entry);
 		if (!a) {
@@ -291,11 +289,25 @@ static int mars_sio_thread(void *data)
 			sb->nr_active++;
 		}
 	}
-	/* Requests we leave behind go to the others (kthread_stop() is on). */
+	/* Requests we leave behind go to the others. */
 	sb->nr_active--;
 	mars_sio_kick(sb);
 	spin_unlock_irq(&sb->lock);
 	memalloc_noio_restore(noio);
+
+	/*
+	 * Only now, with no request of ours running, may kthread_stop() come:
+	 * it makes signal_pending() true (TIF_NOTIFY_SIGNAL), which would fail
+	 * a request sleeping interruptibly in the backing's code (FUSE, NFS).
+	 */
+	complete(&th->left);
+	for (;;) {
+		set_current_state(TASK_IDLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
 	return 0;
 }
 
@@ -313,6 +325,8 @@ static int mars_sio_resize(struct mars_sio_brick *sb, unsigned int n)
 		th = &sb->threads[sb->nr_threads];
 		th->sb = sb;
 		th->slept = false;
+		th->retire = false;
+		init_completion(&th->left);
 		INIT_LIST_HEAD(&th->idle_entry);
 		th->cb.callback = mars_sio_unplug;
 		/* Created stopped, so th->task is set before the thread runs. */
@@ -327,11 +341,22 @@ static int mars_sio_resize(struct mars_sio_brick *sb, unsigned int n)
 		WRITE_ONCE(sb->nr_threads, sb->nr_threads - 1);
 		th = &sb->threads[sb->nr_threads];
 		/*
-		 * Our threads exit only when stopped, so the task is alive here.
-		 * Waits until the thread finished its current request; queued
-		 * requests stay for the others. It left the idle list before it
-		 * exited, so nobody can wake it any more.
+		 * Retire it: an idle thread is taken off the idle list (counted
+		 * active, as the exit path expects) and woken; a busy one
+		 * finishes its current request first. Queued requests stay for
+		 * the others. Our threads exit only when stopped, so the task is
+		 * alive for kthread_stop(); it left the idle list for good, so
+		 * nobody else wakes it any more.
 		 */
+		spin_lock_irq(&sb->lock);
+		th->retire = true;
+		if (!list_empty(&th->idle_entry)) {
+			list_del_init(&th->idle_entry);
+			sb->nr_active++;
+			wake_up_process(th->task);
+		}
+		spin_unlock_irq(&sb->lock);
+		wait_for_completion(&th->left);
 		kthread_stop(th->task);
 		th->task = NULL;
 	}

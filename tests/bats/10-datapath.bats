@@ -676,7 +676,7 @@ sio_inflight_run() {
 }
 
 @test "sio: reads that sleep in the backing get up to --threads threads, no more" {
-	local max2 max8
+	local max2 max8 pid n
 	# Every read misses the page cache (no readahead, 1 GiB at random) and
 	# sleeps 20 ms in null_blk: a thread whose request sleeps must hand the
 	# queue to another (the plug callback), up to the pool's size.
@@ -688,6 +688,18 @@ sio_inflight_run() {
 	echo "most reads in flight below mars: $max2 with 2 sio threads, $max8 with 8" | tap_note
 	[ "$max2" -ge 1 ] && [ "$max2" -le 2 ]
 	[ "$max8" -ge 5 ] && [ "$max8" -le 8 ]
+	# Shrinking and growing while requests sleep: threads leave only after
+	# their request, and no request fails or stays behind.
+	fio --name=resize --filename=/dev/mars/r0 --direct=1 --ioengine=libaio --iodepth=32 \
+		--rw=randread --bs=4k --time_based --runtime=4 >"$BATS_TEST_TMPDIR/fio.log" 2>&1 &
+	pid=$!
+	for n in 1 8 3; do
+		sleep 0.7
+		run -0 "$MARSCTL" dev set r0 --threads "$n"
+	done
+	run timeout 120 tail --pid="$pid" -f /dev/null
+	wait "$pid" || { cat "$BATS_TEST_TMPDIR/fio.log"; false; }
+	wait_sio_threads 3
 }
 
 @test "dev set --threads on a device without a thread pool is refused" {
